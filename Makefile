@@ -1,0 +1,223 @@
+# coco-shim build. Plain make + pkg-config; every output stays under build/.
+#
+#   make               build the binaries into build/bin
+#   make check         install packages, build, run every test (see README)
+#   make demo          install packages, build, run the demo
+#   make fuzz          run the fuzz targets for longer
+#   make install PREFIX=/usr/local
+#
+# Variants share one generated-code directory (build/gen) and use their own
+# BUILD directory: build/asan (SANITIZE=1), build/clang (CC=clang),
+# build/fuzz (FUZZ=1, clang).
+
+VERSION  := $(shell cat VERSION)
+REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+BUILD      ?= build
+GEN        := build/gen
+PREFIX     ?= /usr/local
+PKG_CONFIG ?= pkg-config
+CLANG_FORMAT ?= clang-format
+
+# Every library the project links, checked up front so a missing one is named.
+PKGS := libvirt libprotobuf-c jansson libnl-3.0 libnl-route-3.0 libcap libcrypto zlib
+LIB_PKGS := libprotobuf-c
+
+WARN   := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 -Wno-format-nonliteral \
+          -Wstrict-prototypes -Wmissing-prototypes
+CSTD   := -std=gnu11 -Ulinux -D_GNU_SOURCE -DCOCO_VERSION='"$(VERSION)"' -DCOCO_REVISION='"$(REVISION)"'
+OPT    ?= -O2 -g
+CFLAGS_BASE = $(CSTD) $(OPT) -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
+              -Ilib -I$(GEN) $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+LDLIBS_BASE = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS)) -pthread
+
+ifeq ($(SANITIZE),1)
+  SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  OPT := -O1 -g
+endif
+ifeq ($(FUZZ),1)
+  SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+  OPT := -O1 -g
+endif
+CFLAGS  += $(SAN)
+LDFLAGS += $(SAN)
+
+# --- protobuf: generated at build time, never committed -------------------
+GOSRC     := /usr/share/gocode/src
+GOGO      := $(GOSRC)/github.com/gogo/protobuf
+CTRD      := github.com/containerd/containerd
+PROTO_INC := -Ilib/proto -I$(GOSRC) -I$(GOGO) -I$(GOGO)/protobuf
+PROTOS := \
+	ttrpc.proto bootstrap.proto \
+	kata/agent.proto kata/oci.proto kata/types.proto kata/health.proto \
+	$(CTRD)/runtime/v2/task/shim.proto \
+	$(CTRD)/api/types/mount.proto $(CTRD)/api/types/task/task.proto \
+	$(CTRD)/api/types/metrics.proto \
+	$(CTRD)/api/events/task.proto \
+	$(CTRD)/api/services/ttrpc/events/v1/events.proto \
+	$(CTRD)/protobuf/plugin/fieldpath.proto \
+	gogoproto/gogo.proto \
+	google/protobuf/any.proto google/protobuf/empty.proto \
+	google/protobuf/timestamp.proto google/protobuf/descriptor.proto
+GEN_C     := $(addprefix $(GEN)/,$(PROTOS:.proto=.pb-c.c))
+GEN_STAMP := $(GEN)/.stamp
+
+# --- sources ---------------------------------------------------------------
+LIB_SRC := lib/error.c lib/log.c lib/util.c lib/ttrpc-frame.c lib/ttrpc-server.c \
+           lib/ttrpc-client.c
+SHIM_SRC := shim/main.c
+COCOCTL_SRC := cococtl/main.c
+UNIT_TESTS := error frame ttrpc log
+FUZZERS := frame request
+FUZZ_RUNS ?= 200000
+FUZZ_TIME ?= 300
+
+OBJ = $(BUILD)/obj
+obj = $(addprefix $(OBJ)/,$(1:.c=.o))
+
+LIBCOCO := $(BUILD)/lib/libcoco.a
+LIBGEN  := $(BUILD)/lib/libcocogen.a
+BINS    := $(BUILD)/bin/containerd-shim-coco-v2 $(BUILD)/bin/cococtl
+TEST_BINS := $(addprefix $(BUILD)/tests/test-,$(UNIT_TESTS)) $(BUILD)/tests/forward-event
+FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz-,$(FUZZERS))
+
+.PHONY: all deps pkgcheck gen tests unit check check-unit check-asan check-clang check-fuzz \
+        check-containerd fuzz fuzzers format format-check install demo clean
+.DEFAULT_GOAL := all
+.SECONDARY:
+
+all: $(BINS)
+
+deps:
+	@bash scripts/deps.sh
+
+pkgcheck:
+	@missing=; for p in $(PKGS); do $(PKG_CONFIG) --exists $$p || missing="$$missing $$p"; done; \
+	 if [ -n "$$missing" ]; then echo "missing libraries (pkg-config):$$missing; run 'make deps' as root" >&2; exit 1; fi
+
+gen: $(GEN_STAMP)
+
+$(GEN_STAMP): $(addprefix lib/proto/,$(filter-out $(CTRD)/% gogoproto/% google/%,$(PROTOS))) | pkgcheck
+	@mkdir -p $(GEN)
+	@echo "  PROTOC  $(words $(PROTOS)) files -> $(GEN)"
+	$(Q)protoc-c $(PROTO_INC) --c_out=$(GEN) $(PROTOS) 2>&1 | { grep -v 'is unused' || true; }
+	@touch $@
+
+$(GEN_C): $(GEN_STAMP)
+
+# generated code: no -Werror, it is not ours to fix
+$(OBJ)/gen/%.o: $(GEN)/%.c | $(GEN_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_BASE) $(CFLAGS) -w -c $< -o $@
+
+$(OBJ)/%.o: %.c | $(GEN_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_BASE) $(WARN) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBGEN): $(patsubst $(GEN)/%.c,$(OBJ)/gen/%.o,$(GEN_C))
+	@mkdir -p $(dir $@)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIBCOCO): $(call obj,$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+LINK = @echo "  LD      $@"; $(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOCO) $(LIBGEN) $(LDLIBS_BASE) $(LDLIBS)
+
+$(BUILD)/bin/containerd-shim-coco-v2: $(call obj,$(SHIM_SRC)) $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	$(LINK)
+
+$(BUILD)/bin/cococtl: $(call obj,$(COCOCTL_SRC)) $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	$(LINK)
+
+# --- tests -------------------------------------------------------------------
+$(BUILD)/tests/test-%: $(OBJ)/tests/unit/test-%.o $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	$(LINK) -lcmocka
+
+$(BUILD)/tests/forward-event: $(OBJ)/tests/containerd/forward-event.o $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	$(LINK)
+
+tests: $(TEST_BINS)
+
+# cmocka prints one summary per test binary; a failing binary fails the run.
+unit: tests
+	@set -e; for t in $(UNIT_TESTS); do echo "== unit: $$t ($(BUILD))"; $(BUILD)/tests/test-$$t; done
+
+$(BUILD)/fuzz/fuzz-%: $(OBJ)/tests/fuzz/fuzz-%.o $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) $(LIBCOCO) $(LIBGEN) $(LDLIBS_BASE)
+
+fuzzers: $(FUZZ_BINS)
+
+ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=1 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+check-unit: all
+	$(MAKE) --no-print-directory unit
+
+check-asan: gen
+	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 tests
+	$(ASAN_ENV) $(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 unit
+
+check-clang: gen
+	$(MAKE) --no-print-directory BUILD=build/clang CC=clang all tests
+
+# Short fixed-length fuzz runs in a throwaway corpus directory.
+check-fuzz: gen
+	$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FUZZ=1 fuzzers
+	@set -e; for f in $(FUZZERS); do \
+	  c=$$(mktemp -d); trap 'rm -rf "$$c"' EXIT; \
+	  echo "== fuzz: $$f ($(FUZZ_RUNS) runs)"; \
+	  build/fuzz/fuzz/fuzz-$$f -runs=$(FUZZ_RUNS) -seed=1 -max_len=65536 "$$c" tests/fuzz/seeds/$$f 2>&1 | tail -n 2; \
+	  rm -rf "$$c"; done
+
+check-containerd: all tests
+	bash tests/containerd/events.sh $(BUILD)
+
+fuzz: gen
+	$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FUZZ=1 fuzzers
+	@set -e; for f in $(FUZZERS); do \
+	  echo "== fuzz: $$f ($(FUZZ_TIME) s)"; mkdir -p build/fuzz/corpus/$$f; \
+	  build/fuzz/fuzz/fuzz-$$f -max_total_time=$(FUZZ_TIME) build/fuzz/corpus/$$f tests/fuzz/seeds/$$f; done
+
+check: deps
+	$(MAKE) --no-print-directory format-check
+	$(MAKE) --no-print-directory check-unit
+	$(MAKE) --no-print-directory check-asan
+	$(MAKE) --no-print-directory check-clang
+	$(MAKE) --no-print-directory check-fuzz
+	$(MAKE) --no-print-directory check-containerd
+	@echo "make check: all passed"
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+demo: deps
+	$(MAKE) --no-print-directory all
+	@bash scripts/demo.sh $(BUILD)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
