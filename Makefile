@@ -180,8 +180,10 @@ check-fuzz: gen
 	@set -e; for f in $(FUZZERS); do \
 	  c=$$(mktemp -d); trap 'rm -rf "$$c"' EXIT; \
 	  echo "== fuzz: $$f ($(FUZZ_RUNS) runs)"; \
-	  build/fuzz/fuzz/fuzz-$$f -runs=$(FUZZ_RUNS) -seed=1 -max_len=65536 "$$c" tests/fuzz/seeds/$$f 2>&1 | tail -n 2; \
-	  rm -rf "$$c"; done
+	  if ! build/fuzz/fuzz/fuzz-$$f -runs=$(FUZZ_RUNS) -seed=1 -max_len=65536 \
+	       -artifact_prefix=build/fuzz/ "$$c" tests/fuzz/seeds/$$f >"$$c.log" 2>&1; then \
+	    tail -n 40 "$$c.log"; rm -f "$$c.log"; echo "fuzz: $$f failed; the input is in build/fuzz/" >&2; exit 1; fi; \
+	  tail -n 1 "$$c.log"; rm -rf "$$c" "$$c.log"; done
 
 check-containerd: all tests
 	bash tests/containerd/events.sh $(BUILD)
@@ -190,7 +192,8 @@ fuzz: gen
 	$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FUZZ=1 fuzzers
 	@set -e; for f in $(FUZZERS); do \
 	  echo "== fuzz: $$f ($(FUZZ_TIME) s)"; mkdir -p build/fuzz/corpus/$$f; \
-	  build/fuzz/fuzz/fuzz-$$f -max_total_time=$(FUZZ_TIME) build/fuzz/corpus/$$f tests/fuzz/seeds/$$f; done
+	  build/fuzz/fuzz/fuzz-$$f -max_total_time=$(FUZZ_TIME) -artifact_prefix=build/fuzz/ \
+	    build/fuzz/corpus/$$f tests/fuzz/seeds/$$f; done
 
 check: deps
 	$(MAKE) --no-print-directory format-check
