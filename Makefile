@@ -24,15 +24,15 @@ CLANG_FORMAT ?= clang-format
 
 # Every library the project links, checked up front so a missing one is named.
 PKGS := libvirt libprotobuf-c jansson libnl-3.0 libnl-route-3.0 libcap libcrypto zlib
-LIB_PKGS := libprotobuf-c
+LIB_PKGS := libprotobuf-c libcrypto zlib
 
 WARN   := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 -Wno-format-nonliteral \
           -Wstrict-prototypes -Wmissing-prototypes
 CSTD   := -std=gnu11 -Ulinux -D_GNU_SOURCE -DCOCO_VERSION='"$(VERSION)"' -DCOCO_REVISION='"$(REVISION)"'
 OPT    ?= -O2 -g
 CFLAGS_BASE = $(CSTD) $(OPT) -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
-              -Ilib -I$(GEN) $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
-LDLIBS_BASE = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS)) -pthread
+              -Ilib -Iconfig -Iguestimg/measure -I$(GEN) $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+LDLIBS_BASE = -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(LIB_PKGS)) -pthread
 
 ifeq ($(SANITIZE),1)
   SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -66,10 +66,12 @@ GEN_C     := $(addprefix $(GEN)/,$(PROTOS:.proto=.pb-c.c))
 GEN_STAMP := $(GEN)/.stamp
 
 # --- sources ---------------------------------------------------------------
-LIB_SRC := lib/error.c lib/log.c lib/util.c lib/ttrpc-frame.c lib/ttrpc-server.c \
-           lib/ttrpc-client.c
+LIB_SRC := lib/error.c lib/log.c lib/util.c lib/base64.c lib/ttrpc-frame.c \
+           lib/ttrpc-server.c lib/ttrpc-client.c \
+           config/toml.c config/initdata.c \
+           guestimg/measure/ovmf.c guestimg/measure/snp.c guestimg/measure/tdx.c
 SHIM_SRC := shim/main.c
-COCOCTL_SRC := cococtl/main.c
+COCOCTL_SRC := cococtl/main.c cococtl/initdata.c cococtl/measure.c
 UNIT_TESTS := error frame ttrpc log
 FUZZERS := frame request
 FUZZ_RUNS ?= 200000
@@ -85,7 +87,7 @@ TEST_BINS := $(addprefix $(BUILD)/tests/test-,$(UNIT_TESTS)) $(BUILD)/tests/forw
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz-,$(FUZZERS))
 
 .PHONY: all deps pkgcheck gen tests unit check check-unit check-asan check-clang check-fuzz \
-        check-containerd fuzz fuzzers format format-check install demo clean
+        check-measure check-containerd fuzz fuzzers format format-check install demo clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -185,6 +187,9 @@ check-fuzz: gen
 	    tail -n 40 "$$c.log"; rm -f "$$c.log"; echo "fuzz: $$f failed; the input is in build/fuzz/" >&2; exit 1; fi; \
 	  tail -n 1 "$$c.log"; rm -rf "$$c" "$$c.log"; done
 
+check-measure: all
+	bash tests/measure/measure.sh $(BUILD)
+
 check-containerd: all tests
 	bash tests/containerd/events.sh $(BUILD)
 
@@ -201,6 +206,7 @@ check: deps
 	$(MAKE) --no-print-directory check-asan
 	$(MAKE) --no-print-directory check-clang
 	$(MAKE) --no-print-directory check-fuzz
+	$(MAKE) --no-print-directory check-measure
 	$(MAKE) --no-print-directory check-containerd
 	@echo "make check: all passed"
 

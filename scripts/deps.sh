@@ -12,7 +12,7 @@ packages=(
 	# libraries the project links
 	libvirt-dev libjansson-dev libnl-3-dev libnl-route-3-dev libcap-dev libssl-dev zlib1g-dev
 	# tests
-	libcmocka-dev containerd runc
+	libcmocka-dev containerd runc python3 ovmf
 )
 
 missing=()
