@@ -72,8 +72,8 @@ LIB_SRC := lib/error.c lib/log.c lib/util.c lib/base64.c lib/ttrpc-frame.c \
            guestimg/measure/ovmf.c guestimg/measure/snp.c guestimg/measure/tdx.c
 SHIM_SRC := shim/main.c
 COCOCTL_SRC := cococtl/main.c cococtl/initdata.c cococtl/measure.c
-UNIT_TESTS := error frame ttrpc log
-FUZZERS := frame request
+UNIT_TESTS := error frame ttrpc log toml initdata ovmf
+FUZZERS := frame request toml initdata ovmf
 FUZZ_RUNS ?= 200000
 FUZZ_TIME ?= 300
 

@@ -41,11 +41,21 @@ static int snp(int argc, char **argv)
         optind = 1;
         while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 switch (c) {
-                case 'o': ovmf = optarg; break;
-                case 'k': p.kernel = optarg; break;
-                case 'i': p.initrd = optarg; break;
-                case 'a': p.append = optarg; break;
-                case 't': type = optarg; break;
+                case 'o':
+                        ovmf = optarg;
+                        break;
+                case 'k':
+                        p.kernel = optarg;
+                        break;
+                case 'i':
+                        p.initrd = optarg;
+                        break;
+                case 'a':
+                        p.append = optarg;
+                        break;
+                case 't':
+                        type = optarg;
+                        break;
                 case 'n':
                         if (parse_u64(optarg, "--vcpus", &v) || v == 0 || v > 512)
                                 return usage_error("--vcpus must be between 1 and 512");

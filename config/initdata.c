@@ -26,8 +26,8 @@ const char *initdata_alg_name(enum initdata_alg alg)
         return names[alg];
 }
 
-int initdata_gunzip(const uint8_t *in, size_t len, size_t limit, uint8_t **ret_out,
-                    size_t *ret_len, struct coco_error **err)
+int initdata_gunzip(const uint8_t *in, size_t len, size_t limit, uint8_t **ret_out, size_t *ret_len,
+                    struct coco_error **err)
 {
         z_stream zs = {0};
         _cleanup_free_ uint8_t *out = NULL;
@@ -59,8 +59,9 @@ int initdata_gunzip(const uint8_t *in, size_t len, size_t limit, uint8_t **ret_o
         inflateEnd(&zs);
         if (z != Z_STREAM_END)
                 return coco_error_set(err, EINVAL,
-                                      z == Z_BUF_ERROR ? "initdata: the gzip data is truncated"
-                                                       : "initdata: the data is not valid gzip (%s)",
+                                      z == Z_BUF_ERROR
+                                              ? "initdata: the gzip data is truncated"
+                                              : "initdata: the data is not valid gzip (%s)",
                                       zs.msg ? zs.msg : "bad header or checksum");
         if (rest)
                 return coco_error_set(err, EINVAL,
@@ -68,9 +69,9 @@ int initdata_gunzip(const uint8_t *in, size_t len, size_t limit, uint8_t **ret_o
                                       rest);
         if (n > limit)
                 return coco_error_set(err, E2BIG,
-                                      "initdata: the document is %zu bytes, over the %zu byte "
-                                      "limit",
-                                      n, limit);
+                                      "initdata: the document expands beyond %zu bytes; keep it "
+                                      "smaller",
+                                      limit);
         *ret_out = TAKE_PTR(out);
         *ret_len = n;
         return 0;
@@ -102,16 +103,18 @@ static int validate(struct initdata *id, struct coco_error **err)
         const struct toml_entry *alg = toml_get(id->doc, "", "algorithm");
 
         if (!version)
-                return coco_error_set(err, EINVAL, "initdata: missing version (expected "
-                                                   "version = \"" INITDATA_VERSION "\")");
+                return coco_error_set(err, EINVAL,
+                                      "initdata: missing version (expected "
+                                      "version = \"" INITDATA_VERSION "\")");
         if (strcmp(version->value, INITDATA_VERSION) != 0)
                 return coco_error_set(err, EINVAL,
                                       "initdata: unsupported version \"%s\"; this runtime reads "
                                       "version \"" INITDATA_VERSION "\"",
                                       version->value);
         if (!alg)
-                return coco_error_set(err, EINVAL, "initdata: missing algorithm (sha256, sha384 "
-                                                   "or sha512)");
+                return coco_error_set(err, EINVAL,
+                                      "initdata: missing algorithm (sha256, sha384 "
+                                      "or sha512)");
         if (strcmp(alg->value, "sha256") == 0)
                 id->alg = INITDATA_SHA256;
         else if (strcmp(alg->value, "sha384") == 0)
@@ -151,8 +154,8 @@ static int validate(struct initdata *id, struct coco_error **err)
 }
 
 /* Take toml (and gz when known), parse and validate. */
-static int finish(uint8_t *toml, size_t toml_len, uint8_t *gz, size_t gz_len,
-                  struct initdata **ret, struct coco_error **err)
+static int finish(uint8_t *toml, size_t toml_len, uint8_t *gz, size_t gz_len, struct initdata **ret,
+                  struct coco_error **err)
 {
         _cleanup_(initdata_freep) struct initdata *id = xcalloc(1, sizeof(*id));
         int r;
@@ -173,8 +176,7 @@ static int finish(uint8_t *toml, size_t toml_len, uint8_t *gz, size_t gz_len,
         return 0;
 }
 
-int initdata_from_toml(const void *toml, size_t len, struct initdata **ret,
-                       struct coco_error **err)
+int initdata_from_toml(const void *toml, size_t len, struct initdata **ret, struct coco_error **err)
 {
         if (len > INITDATA_MAX_TOML)
                 return coco_error_set(err, E2BIG,

@@ -68,6 +68,6 @@ void initdata_disk_image(const struct initdata *id, uint8_t **ret_image, size_t 
 const char *initdata_file(const struct initdata *id, const char *name);
 
 /* gzip helpers, bounded. */
-int initdata_gunzip(const uint8_t *in, size_t len, size_t limit, uint8_t **ret_out,
-                    size_t *ret_len, struct coco_error **err);
+int initdata_gunzip(const uint8_t *in, size_t len, size_t limit, uint8_t **ret_out, size_t *ret_len,
+                    struct coco_error **err);
 void initdata_gzip(const uint8_t *in, size_t len, uint8_t **ret_out, size_t *ret_len);

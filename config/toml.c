@@ -135,15 +135,33 @@ static int escape(struct parser *p, struct buf *b)
         size_t digits = 0;
 
         switch (c) {
-        case 'b': buf_putc(b, '\b'); break;
-        case 't': buf_putc(b, '\t'); break;
-        case 'n': buf_putc(b, '\n'); break;
-        case 'f': buf_putc(b, '\f'); break;
-        case 'r': buf_putc(b, '\r'); break;
-        case '"': buf_putc(b, '"'); break;
-        case '\\': buf_putc(b, '\\'); break;
-        case 'u': digits = 4; break;
-        case 'U': digits = 8; break;
+        case 'b':
+                buf_putc(b, '\b');
+                break;
+        case 't':
+                buf_putc(b, '\t');
+                break;
+        case 'n':
+                buf_putc(b, '\n');
+                break;
+        case 'f':
+                buf_putc(b, '\f');
+                break;
+        case 'r':
+                buf_putc(b, '\r');
+                break;
+        case '"':
+                buf_putc(b, '"');
+                break;
+        case '\\':
+                buf_putc(b, '\\');
+                break;
+        case 'u':
+                digits = 4;
+                break;
+        case 'U':
+                digits = 8;
+                break;
         default:
                 return fail(p, "unknown escape sequence in string");
         }
@@ -258,6 +276,8 @@ static int key(struct parser *p, struct buf *b)
                         buf_putc(b, p->s[p->pos++]);
         } else
                 return fail(p, "expected a key");
+        if (b->data && strlen(b->data) != b->len)
+                return fail(p, "key contains a NUL character");
         skip_ws(p);
         if (peek(p, 0) == '.')
                 return fail(p, "dotted keys are not supported in initdata");
@@ -272,7 +292,8 @@ static int value_kind_error(struct parser *p)
         if (c == '[')
                 return fail(p, "arrays are not supported in initdata; values must be strings");
         if (c == '{')
-                return fail(p, "inline tables are not supported in initdata; values must be strings");
+                return fail(p,
+                            "inline tables are not supported in initdata; values must be strings");
         if (c < 0 || at_newline(p))
                 return fail(p, "missing value after '='");
         return fail(p, "values must be strings (quote them)");
@@ -284,8 +305,11 @@ static int validate_utf8(struct parser *p)
 
         for (size_t i = 0; i < p->len;) {
                 unsigned char c = s[i];
-                size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                                      : (c & 0xf8) == 0xf0 ? 4 : 0;
+                size_t n = c < 0x80             ? 1
+                           : (c & 0xe0) == 0xc0 ? 2
+                           : (c & 0xf0) == 0xe0 ? 3
+                           : (c & 0xf8) == 0xf0 ? 4
+                                                : 0;
                 bool ok = n > 0 && i + n <= p->len && !(n == 2 && c < 0xc2);
                 for (size_t j = 1; ok && j < n; j++)
                         ok = (s[i + j] & 0xc0) == 0x80;

@@ -61,16 +61,16 @@ static int descriptor(const struct ovmf *fw, const uint8_t *entry, size_t len, c
         uint32_t off = le32(entry);
         if (off < 16 || off > fw->size)
                 return coco_error_set(err, EINVAL,
-                                      "firmware: %s offset %u lies outside the %zu byte image", what,
-                                      off, fw->size);
+                                      "firmware: %s offset %u lies outside the %zu byte image",
+                                      what, off, fw->size);
         const uint8_t *d = fw->data + fw->size - off;
         if (memcmp(d, sig, 4) != 0)
                 return coco_error_set(err, EINVAL, "firmware: %s has no \"%s\" signature", what,
                                       sig);
         uint32_t dlen = le32(d + 4), version = le32(d + 8);
         if (dlen < 16 || dlen > off)
-                return coco_error_set(err, EINVAL,
-                                      "firmware: %s length %u does not fit the image", what, dlen);
+                return coco_error_set(err, EINVAL, "firmware: %s length %u does not fit the image",
+                                      what, dlen);
         if (version != 1)
                 return coco_error_set(err, EINVAL, "firmware: %s version %u is not 1", what,
                                       version);

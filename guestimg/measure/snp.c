@@ -80,10 +80,10 @@ static void build_vmsa(uint8_t page[MEASURE_PAGE], uint32_t eip, uint32_t vcpu_s
         static const struct {
                 uint16_t off, attrib;
         } segs[] = {
-                {0x00, 0x93}, /* es */ {0x10, 0x9b}, /* cs */ {0x20, 0x93}, /* ss */
-                {0x30, 0x93}, /* ds */ {0x40, 0x93}, /* fs */ {0x50, 0x93}, /* gs */
+                {0x00, 0x93}, /* es */ {0x10, 0x9b},   /* cs */ {0x20, 0x93},   /* ss */
+                {0x30, 0x93}, /* ds */ {0x40, 0x93},   /* fs */ {0x50, 0x93},   /* gs */
                 {0x60, 0x00}, /* gdtr */ {0x70, 0x82}, /* ldtr */ {0x80, 0x00}, /* idtr */
-                {0x90, 0x8b}, /* tr */
+                {0x90, 0x8b},                                                   /* tr */
         };
 
         memset(page, 0, MEASURE_PAGE);
@@ -92,19 +92,19 @@ static void build_vmsa(uint8_t page[MEASURE_PAGE], uint32_t eip, uint32_t vcpu_s
                 put_le(s + 2, segs[i].attrib, 2);
                 put_le(s + 4, 0xffff, 4);
         }
-        put_le(page + 0x10, 0xf000, 2);            /* cs.selector */
-        put_le(page + 0x18, eip & 0xffff0000u, 8); /* cs.base */
-        put_le(page + 0xd0, 0x1000, 8);            /* efer: SVME */
-        put_le(page + 0x148, 0x40, 8);             /* cr4: MCE */
-        put_le(page + 0x158, 0x10, 8);             /* cr0: ET */
-        put_le(page + 0x160, 0x400, 8);            /* dr7 */
-        put_le(page + 0x168, 0xffff0ff0, 8);       /* dr6 */
-        put_le(page + 0x170, 0x2, 8);              /* rflags */
-        put_le(page + 0x178, eip & 0xffff, 8);     /* rip */
+        put_le(page + 0x10, 0xf000, 2);              /* cs.selector */
+        put_le(page + 0x18, eip & 0xffff0000u, 8);   /* cs.base */
+        put_le(page + 0xd0, 0x1000, 8);              /* efer: SVME */
+        put_le(page + 0x148, 0x40, 8);               /* cr4: MCE */
+        put_le(page + 0x158, 0x10, 8);               /* cr0: ET */
+        put_le(page + 0x160, 0x400, 8);              /* dr7 */
+        put_le(page + 0x168, 0xffff0ff0, 8);         /* dr6 */
+        put_le(page + 0x170, 0x2, 8);                /* rflags */
+        put_le(page + 0x178, eip & 0xffff, 8);       /* rip */
         put_le(page + 0x268, 0x7040600070406ULL, 8); /* g_pat */
-        put_le(page + 0x310, vcpu_sig, 8);         /* rdx */
-        put_le(page + 0x3b0, features, 8);         /* sev_features */
-        put_le(page + 0x3e8, 0x1, 8);              /* xcr0 */
+        put_le(page + 0x310, vcpu_sig, 8);           /* rdx */
+        put_le(page + 0x3b0, features, 8);           /* sev_features */
+        put_le(page + 0x3e8, 0x1, 8);                /* xcr0 */
 }
 
 static uint32_t cpu_sig(unsigned family, unsigned model, unsigned stepping)
@@ -122,8 +122,8 @@ int measure_vcpu_sig(const char *type, uint32_t *ret)
                 const char *name;
                 unsigned family, model, stepping;
         } cpus[] = {
-                {"EPYC", 23, 1, 2},        {"EPYC-IBPB", 23, 1, 2}, {"EPYC-Rome", 23, 49, 0},
-                {"EPYC-Milan", 25, 1, 1},  {"EPYC-Genoa", 25, 17, 0}, {"EPYC-Turin", 26, 0, 0},
+                {"EPYC", 23, 1, 2},       {"EPYC-IBPB", 23, 1, 2},   {"EPYC-Rome", 23, 49, 0},
+                {"EPYC-Milan", 25, 1, 1}, {"EPYC-Genoa", 25, 17, 0}, {"EPYC-Turin", 26, 0, 0},
         };
         /* a "-vN" version suffix names the same CPU model */
         size_t n = strlen(type);
@@ -155,8 +155,7 @@ int measure_file_sha256(const char *path, uint8_t ret[32], struct coco_error **e
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0) {
-                        r = coco_error_set(err, errno, "reading \"%s\": %s", path,
-                                           strerror(errno));
+                        r = coco_error_set(err, errno, "reading \"%s\": %s", path, strerror(errno));
                         break;
                 }
                 if (k == 0)
@@ -218,8 +217,9 @@ static int kernel_hashes_page(const struct ovmf *fw, const struct sev_section *s
         uint32_t page_gpa = fw->hash_table_gpa & ~(MEASURE_PAGE - 1);
 
         if (!fw->has_hash_table)
-                return coco_error_set(err, EINVAL, "firmware has a kernel hashes section but no "
-                                                   "hash table entry");
+                return coco_error_set(err, EINVAL,
+                                      "firmware has a kernel hashes section but no "
+                                      "hash table entry");
         if (page_gpa < s->gpa || page_gpa >= (uint64_t)s->gpa + s->size ||
             off + SEV_HASH_TABLE_SIZE > MEASURE_PAGE)
                 return coco_error_set(err, EINVAL,

@@ -46,7 +46,8 @@ int measure_tdx_mrtd(const struct ovmf *fw, uint8_t ret_mrtd[MEASURE_DIGEST_SIZE
                                 uint8_t chunk[256] = {0};
                                 uint64_t at = off + c; /* offset inside the section's data */
                                 if (at < s->raw_size) {
-                                        uint64_t n = s->raw_size - at < 256 ? s->raw_size - at : 256;
+                                        uint64_t n =
+                                                s->raw_size - at < 256 ? s->raw_size - at : 256;
                                         memcpy(chunk, fw->data + s->data_offset + at, n);
                                 }
                                 block(ctx, "MR.EXTEND", gpa + c);
