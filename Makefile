@@ -24,7 +24,7 @@ CLANG_FORMAT ?= clang-format
 
 # Every library the project links, checked up front so a missing one is named.
 PKGS := libvirt libprotobuf-c jansson libnl-3.0 libnl-route-3.0 libcap libcrypto zlib
-LIB_PKGS := libprotobuf-c libcrypto zlib
+LIB_PKGS := libprotobuf-c libcrypto zlib jansson
 
 WARN   := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 -Wno-format-nonliteral \
           -Wstrict-prototypes -Wmissing-prototypes
@@ -68,12 +68,12 @@ GEN_STAMP := $(GEN)/.stamp
 # --- sources ---------------------------------------------------------------
 LIB_SRC := lib/error.c lib/log.c lib/util.c lib/base64.c lib/ttrpc-frame.c \
            lib/ttrpc-server.c lib/ttrpc-client.c \
-           config/toml.c config/initdata.c \
+           config/toml.c config/initdata.c config/class.c config/launch.c \
            guestimg/measure/ovmf.c guestimg/measure/snp.c guestimg/measure/tdx.c
 SHIM_SRC := shim/main.c
 COCOCTL_SRC := cococtl/main.c cococtl/initdata.c cococtl/measure.c
-UNIT_TESTS := error frame ttrpc log toml initdata ovmf
-FUZZERS := frame request toml initdata ovmf
+UNIT_TESTS := error frame ttrpc log toml initdata ovmf class
+FUZZERS := frame request toml initdata ovmf class
 FUZZ_RUNS ?= 200000
 FUZZ_TIME ?= 300
 

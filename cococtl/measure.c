@@ -4,7 +4,11 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "class.h"
 #include "cococtl.h"
+#include "launch.h"
 #include "measure.h"
 #include "util.h"
 
@@ -84,7 +88,7 @@ static int snp(int argc, char **argv)
                 return usage_error("measure snp needs exactly one of --vcpu-type and --vcpu-sig");
         if ((p.initrd || p.append) && !p.kernel)
                 return usage_error("--initrd and --append need --kernel");
-        if (type && measure_vcpu_sig(type, &p.vcpu_sig) < 0)
+        if (type && cfg_vcpu_sig(type, &p.vcpu_sig) < 0)
                 return usage_error("unknown --vcpu-type \"%s\" (EPYC, EPYC-Rome, EPYC-Milan, "
                                    "EPYC-Genoa, EPYC-Turin, with an optional -vN)",
                                    type);
@@ -133,10 +137,148 @@ static int tdx(int argc, char **argv)
         return 0;
 }
 
+static char *hex(const uint8_t *p, size_t n)
+{
+        char *s = xmalloc(2 * n + 1);
+        for (size_t i = 0; i < n; i++)
+                sprintf(s + 2 * i, "%02x", p[i]);
+        return s;
+}
+
+static void set_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
+{
+        _cleanup_free_ char *h = hex(p, n);
+        json_object_set_new(o, key, json_string(h));
+}
+
+static int artefact(json_t *arts, const char *name, const char *path, struct coco_error **err)
+{
+        uint8_t sum[32];
+        if (!path)
+                return 0;
+        int r = measure_file_sha256(path, sum, err);
+        if (r < 0)
+                return coco_error_wrap(err, r, "%s", name);
+        json_t *a = json_object();
+        json_object_set_new(a, "path", json_string(path));
+        set_hex(a, "sha256", sum, sizeof(sum));
+        json_object_set_new(arts, name, a);
+        return 0;
+}
+
+/* Reference values for exactly what a class launches (docs/reference-values.md). */
+static int reference_values(const char *config, const char *initdata_path)
+{
+        _cleanup_(cfg_class_freep) struct cfg_class *c = NULL;
+        _cleanup_(initdata_freep) struct initdata *id = NULL;
+        _cleanup_(measure_ovmf_freep) struct ovmf *fw = NULL;
+        _cleanup_error_ struct coco_error *err = NULL;
+        _cleanup_(json_decrefp) json_t *out = json_object();
+        _cleanup_(json_decrefp) json_t *arts = json_object();
+        _cleanup_(json_decrefp) json_t *refs = json_object();
+        struct cfg_launch l;
+        uint8_t digest[MEASURE_DIGEST_SIZE];
+        int r;
+
+        r = cfg_class_load(config, &c, &err);
+        if (r < 0)
+                return fail_with(err, r);
+        if (!initdata_path)
+                initdata_path = c->default_initdata;
+        if (initdata_path && (r = initdata_from_file(initdata_path, &id, &err)) < 0)
+                return fail_with(err, r);
+        if ((r = cfg_launch_build(c, id, NULL, &l, &err)) < 0 ||
+            (r = artefact(arts, "firmware", c->firmware, &err)) < 0 ||
+            (r = artefact(arts, "kernel", c->kernel, &err)) < 0 ||
+            (r = artefact(arts, "initrd", c->initrd, &err)) < 0)
+                return fail_with(err, r);
+
+        json_object_set_new(out, "tee", json_string(cfg_tee_name(c->tee)));
+        json_object_set_new(out, "vcpus", json_integer(l.vcpus));
+        json_object_set_new(out, "cmdline", json_string(l.cmdline));
+        if (id) {
+                json_t *i = json_object();
+                json_object_set_new(i, "algorithm", json_string(initdata_alg_name(id->alg)));
+                set_hex(i, "digest", id->digest, id->digest_len);
+                json_object_set_new(out, "initdata", i);
+        }
+        if (c->tee == CFG_TEE_NONE) {
+                json_object_set_new(out, "note",
+                                    json_string("the none class has no hardware "
+                                                "measurement; only artefact digests "
+                                                "apply"));
+        } else {
+                r = measure_ovmf_load(c->firmware, &fw, &err);
+                if (r < 0)
+                        return fail_with(err, r);
+        }
+        if (c->tee == CFG_TEE_SNP) {
+                struct snp_params p = {
+                        .kernel = c->kernel,
+                        .initrd = c->initrd,
+                        .append = l.cmdline,
+                        .vcpus = l.vcpus,
+                        .vcpu_sig = l.vcpu_sig,
+                        .guest_features = c->snp_guest_features,
+                };
+                if ((r = measure_snp(fw, &p, digest, &err)) < 0)
+                        return fail_with(err, r);
+                _cleanup_free_ char *policy =
+                        xasprintf("0x%llx", (unsigned long long)c->snp_policy);
+                json_object_set_new(out, "vcpu_type", json_string(c->vcpu_model));
+                json_object_set_new(out, "policy", json_string(policy));
+                set_hex(out, "launch_digest", digest, sizeof(digest));
+                set_hex(out, "host_data", l.host_data, sizeof(l.host_data));
+                json_object_set_new(refs, "snp_launch_measurement",
+                                    json_pack("[O]", json_object_get(out, "launch_digest")));
+                json_object_set_new(refs, "snp_host_data",
+                                    json_pack("[O]", json_object_get(out, "host_data")));
+        } else if (c->tee == CFG_TEE_TDX) {
+                if ((r = measure_tdx_mrtd(fw, digest, &err)) < 0)
+                        return fail_with(err, r);
+                set_hex(out, "mrtd", digest, sizeof(digest));
+                set_hex(out, "mrconfigid", l.mrconfigid, sizeof(l.mrconfigid));
+                json_object_set_new(refs, "mr_td", json_pack("[O]", json_object_get(out, "mrtd")));
+                json_object_set_new(refs, "mr_config_id",
+                                    json_pack("[O]", json_object_get(out, "mrconfigid")));
+        }
+        json_object_set(out, "artefacts", arts);
+        json_object_set(out, "reference_values", refs);
+        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("\n");
+        return 0;
+}
+
+static int from_config(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"initdata", required_argument, NULL, 'i'},
+                {},
+        };
+        const char *config = NULL, *initdata = NULL;
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                if (c == 'c')
+                        config = optarg;
+                else if (c == 'i')
+                        initdata = optarg;
+                else
+                        return usage_error("measure: bad option");
+        }
+        if (!config || optind != argc)
+                return usage_error("measure needs snp, tdx or --config CLASS.json");
+        return reference_values(config, initdata);
+}
+
 int cmd_measure(int argc, char **argv)
 {
+        if (argc >= 2 && strncmp(argv[1], "--", 2) == 0)
+                return from_config(argc, argv);
         if (argc < 2)
-                return usage_error("measure needs snp or tdx");
+                return usage_error("measure needs snp, tdx or --config CLASS.json");
         if (strcmp(argv[1], "snp") == 0)
                 return snp(argc - 1, argv + 1);
         if (strcmp(argv[1], "tdx") == 0)

@@ -69,9 +69,6 @@ struct snp_params {
         uint64_t guest_features; /* VMSA sev_features; 0x1 is SNP active */
 };
 
-/* The signature of a QEMU vCPU model ("EPYC-v4", "EPYC-Milan"...); -ENOENT if unknown. */
-int measure_vcpu_sig(const char *type, uint32_t *ret);
-
 /* The 168-byte kernel hashes table (zero-padded to 176) QEMU places for kernel-hashes=on. */
 #define SEV_HASH_TABLE_SIZE 176
 int measure_sev_hash_table(const char *kernel, const char *initrd, const char *append,

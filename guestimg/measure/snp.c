@@ -107,37 +107,6 @@ static void build_vmsa(uint8_t page[MEASURE_PAGE], uint32_t eip, uint32_t vcpu_s
         put_le(page + 0x3e8, 0x1, 8);                /* xcr0 */
 }
 
-static uint32_t cpu_sig(unsigned family, unsigned model, unsigned stepping)
-{
-        unsigned fam_low = family > 0xf ? 0xf : family;
-        unsigned fam_high = family > 0xf ? (family - 0xf) & 0xff : 0;
-
-        return fam_high << 20 | (model >> 4 & 0xf) << 16 | fam_low << 8 | (model & 0xf) << 4 |
-               (stepping & 0xf);
-}
-
-int measure_vcpu_sig(const char *type, uint32_t *ret)
-{
-        static const struct {
-                const char *name;
-                unsigned family, model, stepping;
-        } cpus[] = {
-                {"EPYC", 23, 1, 2},       {"EPYC-IBPB", 23, 1, 2},   {"EPYC-Rome", 23, 49, 0},
-                {"EPYC-Milan", 25, 1, 1}, {"EPYC-Genoa", 25, 17, 0}, {"EPYC-Turin", 26, 0, 0},
-        };
-        /* a "-vN" version suffix names the same CPU model */
-        size_t n = strlen(type);
-        const char *v = strrchr(type, '-');
-        if (v && v[1] == 'v' && v[2] && strspn(v + 2, "0123456789") == strlen(v + 2))
-                n = (size_t)(v - type);
-        for (size_t i = 0; i < ELEMENTSOF(cpus); i++)
-                if (strlen(cpus[i].name) == n && strncmp(cpus[i].name, type, n) == 0) {
-                        *ret = cpu_sig(cpus[i].family, cpus[i].model, cpus[i].stepping);
-                        return 0;
-                }
-        return -ENOENT;
-}
-
 int measure_file_sha256(const char *path, uint8_t ret[32], struct coco_error **err)
 {
         _cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -EBADF;

@@ -60,6 +60,31 @@ check "tdx OVMF.fd" "$($ref tdx $ovmf)" "$("$cococtl" measure tdx --ovmf $ovmf)"
 check "snp OVMF.fd repeat" "$("$cococtl" measure snp --ovmf $ovmf --vcpus 2 --vcpu-type EPYC)" \
 	"$("$cococtl" measure snp --ovmf $ovmf --vcpus 2 --vcpu-type EPYC)"
 
+# cococtl measure --config: the reference values of what a class launches.
+cat >"$tmp/snp.json" <<JSON
+{"tee": "snp", "firmware": "$tmp/fw.fd", "kernel": "$tmp/vmlinuz", "initrd": "$tmp/initrd",
+ "kernel_params": "console=hvc0 quiet", "vcpus": 2, "vcpu_model": "EPYC-Milan",
+ "snp": {"guest_features": "0x1"}}
+JSON
+printf 'version = "0.1.0"\nalgorithm = "sha384"\n[data]\n"aa.toml" = "url = 1"\n' >"$tmp/id.toml"
+json=$("$cococtl" measure --config "$tmp/snp.json" --initdata "$tmp/id.toml")
+field() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1" <<<"$json"; }
+check "config snp launch digest" \
+	"$($ref snp "$tmp/fw.fd" --vcpus 2 --sig 0xa00f11 --kernel "$tmp/vmlinuz" --initrd "$tmp/initrd" --append="console=hvc0 quiet")" \
+	"$(field '["reference_values"]["snp_launch_measurement"][0]')"
+check "config snp host_data" \
+	"$(/usr/bin/python3 -c "import hashlib,sys; print(hashlib.sha384(open(sys.argv[1],'rb').read()).hexdigest()[:64])" "$tmp/id.toml")" \
+	"$(field '["host_data"]')"
+check "config kernel sha256" "$(sha256sum "$tmp/vmlinuz" | cut -d' ' -f1)" "$(field '["artefacts"]["kernel"]["sha256"]')"
+cat >"$tmp/tdx.json" <<JSON
+{"tee": "tdx", "firmware": "$tmp/fw.fd", "kernel": "$tmp/vmlinuz", "initrd": "$tmp/initrd"}
+JSON
+json=$("$cococtl" measure --config "$tmp/tdx.json" --initdata "$tmp/id.toml")
+check "config tdx mrtd" "$($ref tdx "$tmp/fw.fd")" "$(field '["reference_values"]["mr_td"][0]')"
+check "config tdx mrconfigid" \
+	"$(/usr/bin/python3 -c "import hashlib,sys; print(hashlib.sha384(open(sys.argv[1],'rb').read()).hexdigest())" "$tmp/id.toml")" \
+	"$(field '["mrconfigid"]')"
+
 # Refusals, each with a message saying why.
 expect_fail() { # name, pattern, command...
 	local name=$1 pattern=$2; shift 2
@@ -75,6 +100,14 @@ expect_fail "unknown vcpu type" "unknown --vcpu-type" \
 	"$cococtl" measure snp --ovmf "$tmp/fw.fd" --vcpus 1 --vcpu-type Skylake
 expect_fail "missing firmware" "No such file" \
 	"$cococtl" measure tdx --ovmf "$tmp/none.fd"
+sed 's/"vcpus": 2/"vcpus": 2, "cpus": 1/' "$tmp/snp.json" >"$tmp/bad.json"
+expect_fail "unknown class key" 'key "cpus": unknown key' "$cococtl" measure --config "$tmp/bad.json"
+sed "s|$tmp/fw.fd|$tmp/none.fd|" "$tmp/snp.json" >"$tmp/nofw.json"
+expect_fail "class firmware missing" "firmware: \"$tmp/none.fd\": No such file" \
+	"$cococtl" measure --config "$tmp/nofw.json"
+printf 'version = "0.1.0"\nalgorithm = "md5"\n' >"$tmp/bad.toml"
+expect_fail "bad initdata" 'unknown algorithm "md5"' \
+	"$cococtl" measure --config "$tmp/snp.json" --initdata "$tmp/bad.toml"
 head -c 8192 /dev/zero >"$tmp/plain.fd"
 expect_fail "firmware without TDVF" "no TDVF metadata" "$cococtl" measure tdx --ovmf "$tmp/plain.fd"
 head -c 100000 "$tmp/fw.fd" >"$tmp/cut.fd"

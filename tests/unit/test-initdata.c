@@ -13,7 +13,7 @@
 #include "util.h"
 
 #define DOC                                                                                        \
-        "version = \"0.1.0\"\nalgorithm = \"%s\"\n[data]\n\"aa.toml\" = '''\nurl = "              \
+        "version = \"0.1.0\"\nalgorithm = \"%s\"\n[data]\n\"aa.toml\" = '''\nurl = "               \
         "\"http://kbs\"\n'''\n\"policy.rego\" = \"package agent_policy\"\n"
 
 static char *doc(const char *alg)
@@ -173,8 +173,8 @@ static void test_zip_bomb_is_bounded(void **state)
 static void test_base64(void **state)
 {
         (void)state;
-        const char *cases[][2] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-                                  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}};
+        const char *cases[][2] = {{"", ""},        {"f", "Zg=="},        {"fo", "Zm8="},
+                                  {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}};
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *e = base64_encode(cases[i][0], strlen(cases[i][0]));
                 _cleanup_free_ uint8_t *d = NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "launch.h"
 #include "measure.h"
 #include "util.h"
 
@@ -114,16 +115,16 @@ static void test_vcpu_signatures(void **state)
 {
         (void)state;
         uint32_t sig;
-        assert_int_equal(measure_vcpu_sig("EPYC-v4", &sig), 0);
+        assert_int_equal(cfg_vcpu_sig("EPYC-v4", &sig), 0);
         assert_int_equal(sig, 0x800f12);
-        assert_int_equal(measure_vcpu_sig("EPYC-Rome-v3", &sig), 0);
+        assert_int_equal(cfg_vcpu_sig("EPYC-Rome-v3", &sig), 0);
         assert_int_equal(sig, 0x830f10);
-        assert_int_equal(measure_vcpu_sig("EPYC-Milan", &sig), 0);
+        assert_int_equal(cfg_vcpu_sig("EPYC-Milan", &sig), 0);
         assert_int_equal(sig, 0xa00f11);
-        assert_int_equal(measure_vcpu_sig("EPYC-Genoa", &sig), 0);
+        assert_int_equal(cfg_vcpu_sig("EPYC-Genoa", &sig), 0);
         assert_int_equal(sig, 0xa10f10);
-        assert_int_equal(measure_vcpu_sig("EPYC-v", &sig), -ENOENT);
-        assert_int_equal(measure_vcpu_sig("Skylake-Server", &sig), -ENOENT);
+        assert_int_equal(cfg_vcpu_sig("EPYC-v", &sig), -ENOENT);
+        assert_int_equal(cfg_vcpu_sig("Skylake-Server", &sig), -ENOENT);
 }
 
 int main(void)
