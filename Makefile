@@ -210,7 +210,7 @@ check: deps
 	$(MAKE) --no-print-directory check-containerd
 	@echo "make check: all passed"
 
-FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+FORMAT_FILES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 
 format:
 	$(CLANG_FORMAT) -i $(FORMAT_FILES)

@@ -6,7 +6,6 @@
 #include "class.h"
 #include "util.h"
 
-
 #define MAX_VCPUS      512
 #define MAX_MEMORY_MIB (4u * 1024 * 1024)
 
@@ -84,9 +83,9 @@ static int get_u64(struct ctx *x, json_t *obj, const char *key, uint64_t min, ui
         } else
                 return bad(x, key, "must be a non-negative number");
         if (n < min || n > max) {
-                _cleanup_free_ char *m = xasprintf("must be between %llu and %llu",
-                                                   (unsigned long long)min,
-                                                   (unsigned long long)max);
+                _cleanup_free_ char *m =
+                        xasprintf("must be between %llu and %llu", (unsigned long long)min,
+                                  (unsigned long long)max);
                 return bad(x, key, m);
         }
         *ret = n;
@@ -103,8 +102,8 @@ static int get_unsigned(struct ctx *x, json_t *obj, const char *key, unsigned mi
         return r;
 }
 
-static int get_enum(struct ctx *x, json_t *obj, const char *key, const char *const *names,
-                    size_t n, int *ret)
+static int get_enum(struct ctx *x, json_t *obj, const char *key, const char *const *names, size_t n,
+                    int *ret)
 {
         json_t *v = json_object_get(obj, key);
         if (!v)
@@ -114,9 +113,9 @@ static int get_enum(struct ctx *x, json_t *obj, const char *key, const char *con
                         *ret = (int)i;
                         return 0;
                 }
-        _cleanup_free_ char *m = xasprintf("must be one of %s%s%s%s%s", names[0],
-                                           n > 1 ? ", " : "", n > 1 ? names[1] : "",
-                                           n > 2 ? ", " : "", n > 2 ? names[2] : "");
+        _cleanup_free_ char *m =
+                xasprintf("must be one of %s%s%s%s%s", names[0], n > 1 ? ", " : "",
+                          n > 1 ? names[1] : "", n > 2 ? ", " : "", n > 2 ? names[2] : "");
         return bad(x, key, m);
 }
 
@@ -126,7 +125,8 @@ static int only_keys(struct ctx *x, json_t *obj, const char *prefix, const char 
         const char *key;
         json_t *v;
 
-        json_object_foreach(obj, key, v) {
+        json_object_foreach(obj, key, v)
+        {
                 bool ok = false;
                 for (size_t i = 0; allowed[i] && !ok; i++)
                         ok = strcmp(key, allowed[i]) == 0;
@@ -179,16 +179,30 @@ static void defaults(struct cfg_class *c)
 static int fill(struct ctx *x, json_t *root, struct cfg_class *c)
 {
         static const char *const top[] = {
-                "tee",       "libvirt_uri", "accelerator", "firmware",   "kernel",
-                "initrd",    "kernel_params", "vcpus",     "max_vcpus",  "memory_mib",
-                "max_memory_mib", "vcpu_model", "snp",     "tdx",        "agent",
-                "state_dir", "default_initdata", NULL,
+                "tee",
+                "libvirt_uri",
+                "accelerator",
+                "firmware",
+                "kernel",
+                "initrd",
+                "kernel_params",
+                "vcpus",
+                "max_vcpus",
+                "memory_mib",
+                "max_memory_mib",
+                "vcpu_model",
+                "snp",
+                "tdx",
+                "agent",
+                "state_dir",
+                "default_initdata",
+                NULL,
         };
         static const char *const snp_keys[] = {"policy", "guest_features", "cbitpos",
                                                "reduced_phys_bits", NULL};
         static const char *const tdx_keys[] = {"attributes", "quote_generation_socket", NULL};
-        static const char *const agent_keys[] = {"transport", "dial_timeout_s",
-                                                 "create_timeout_s", NULL};
+        static const char *const agent_keys[] = {"transport", "dial_timeout_s", "create_timeout_s",
+                                                 NULL};
         static const char *const tees[] = {"none", "snp", "tdx"};
         static const char *const accels[] = {"kvm", "tcg"};
         static const char *const transports[] = {"auto", "vsock", "virtio-serial"};
@@ -214,8 +228,7 @@ static int fill(struct ctx *x, json_t *root, struct cfg_class *c)
             (r = get_string(x, root, "vcpu_model", &c->vcpu_model)) < 0 ||
             (r = get_unsigned(x, root, "max_vcpus", 1, MAX_VCPUS, &c->max_vcpus)) < 0 ||
             (r = get_unsigned(x, root, "vcpus", 1, MAX_VCPUS, &c->vcpus)) < 0 ||
-            (r = get_u64(x, root, "max_memory_mib", 64, MAX_MEMORY_MIB, &c->max_memory_mib)) <
-                    0 ||
+            (r = get_u64(x, root, "max_memory_mib", 64, MAX_MEMORY_MIB, &c->max_memory_mib)) < 0 ||
             (r = get_u64(x, root, "memory_mib", 64, MAX_MEMORY_MIB, &c->memory_mib)) < 0)
                 return r;
         json_t *kp = json_object_get(root, "kernel_params");
@@ -225,21 +238,19 @@ static int fill(struct ctx *x, json_t *root, struct cfg_class *c)
                 free(c->kernel_params);
                 c->kernel_params = xstrdup(json_string_value(kp));
         }
-        if (snp && ((r = get_u64(x, snp, "policy", 0, UINT64_MAX, &c->snp_policy)) < 0 ||
-                    (r = get_u64(x, snp, "guest_features", 0, UINT64_MAX,
-                                 &c->snp_guest_features)) < 0 ||
-                    (r = get_unsigned(x, snp, "cbitpos", 32, 63, &c->snp_cbitpos)) < 0 ||
-                    (r = get_unsigned(x, snp, "reduced_phys_bits", 0, 63,
-                                      &c->snp_reduced_phys_bits)) < 0))
+        if (snp &&
+            ((r = get_u64(x, snp, "policy", 0, UINT64_MAX, &c->snp_policy)) < 0 ||
+             (r = get_u64(x, snp, "guest_features", 0, UINT64_MAX, &c->snp_guest_features)) < 0 ||
+             (r = get_unsigned(x, snp, "cbitpos", 32, 63, &c->snp_cbitpos)) < 0 ||
+             (r = get_unsigned(x, snp, "reduced_phys_bits", 0, 63, &c->snp_reduced_phys_bits)) < 0))
                 return r;
         if (tdx && ((r = get_u64(x, tdx, "attributes", 0, UINT64_MAX, &c->tdx_attributes)) < 0 ||
                     (r = get_path(x, tdx, "quote_generation_socket", &c->tdx_quote_socket)) < 0))
                 return r;
-        if (agent && ((r = get_enum(x, agent, "transport", transports, 3, &transport)) < 0 ||
-                      (r = get_unsigned(x, agent, "dial_timeout_s", 1, 3600,
-                                        &c->dial_timeout_s)) < 0 ||
-                      (r = get_unsigned(x, agent, "create_timeout_s", 1, 3600,
-                                        &c->create_timeout_s)) < 0))
+        if (agent &&
+            ((r = get_enum(x, agent, "transport", transports, 3, &transport)) < 0 ||
+             (r = get_unsigned(x, agent, "dial_timeout_s", 1, 3600, &c->dial_timeout_s)) < 0 ||
+             (r = get_unsigned(x, agent, "create_timeout_s", 1, 3600, &c->create_timeout_s)) < 0))
                 return r;
         c->tee = (enum cfg_tee)tee;
         c->accelerator = (enum cfg_accel)accel;
@@ -256,13 +267,15 @@ static int fill(struct ctx *x, json_t *root, struct cfg_class *c)
                 return bad(x, "initrd", "is required: the guest initramfs with the agent");
         if (c->tee != CFG_TEE_NONE) {
                 if (!c->firmware)
-                        return bad(x, "firmware", "is required for a confidential class (a "
-                                                  "measured OVMF build)");
+                        return bad(x, "firmware",
+                                   "is required for a confidential class (a "
+                                   "measured OVMF build)");
                 if (c->accelerator != CFG_ACCEL_KVM)
                         return bad(x, "accelerator", "must be kvm for a confidential class");
                 if (!c->vcpu_model && c->tee == CFG_TEE_SNP)
-                        return bad(x, "vcpu_model", "is required for snp: it is part of the launch "
-                                                    "measurement (e.g. \"EPYC-v4\")");
+                        return bad(x, "vcpu_model",
+                                   "is required for snp: it is part of the launch "
+                                   "measurement (e.g. \"EPYC-v4\")");
         }
         if (snp && c->tee != CFG_TEE_SNP)
                 return bad(x, "snp", "is only allowed when tee is \"snp\"");
@@ -271,8 +284,8 @@ static int fill(struct ctx *x, json_t *root, struct cfg_class *c)
         return 0;
 }
 
-static int from_root(json_t *root, const json_error_t *je, const char *name,
-                     struct cfg_class **ret, struct coco_error **err)
+static int from_root(json_t *root, const json_error_t *je, const char *name, struct cfg_class **ret,
+                     struct coco_error **err)
 {
         _cleanup_(cfg_class_freep) struct cfg_class *c = NULL;
         struct ctx x = {.file = name, .err = err};

@@ -36,10 +36,8 @@ int cfg_vcpu_sig(const char *type, uint32_t *ret)
         return -ENOENT;
 }
 
-
 int cfg_launch_build(const struct cfg_class *c, const struct initdata *id,
-                     const struct cfg_overrides *o, struct cfg_launch *ret,
-                     struct coco_error **err)
+                     const struct cfg_overrides *o, struct cfg_launch *ret, struct coco_error **err)
 {
         struct cfg_launch l = {
                 .cls = c,
