@@ -72,6 +72,12 @@ LIB_SRC := lib/error.c lib/log.c lib/util.c lib/base64.c lib/ttrpc-frame.c \
            guestimg/measure/ovmf.c guestimg/measure/snp.c guestimg/measure/tdx.c
 SHIM_SRC := shim/main.c
 COCOCTL_SRC := cococtl/main.c cococtl/initdata.c cococtl/measure.c
+AGENT_SRC := guestimg/agent/main.c guestimg/agent/boot.c guestimg/agent/channel.c \
+             guestimg/agent/service.c guestimg/agent/policy.c guestimg/agent/initdata-boot.c \
+             guestimg/agent/container.c guestimg/agent/process.c guestimg/agent/spawn.c \
+             guestimg/agent/storage.c
+# The agent is PID 1 of an initramfs with no libraries: link it statically.
+AGENT_LIBS := -static -lprotobuf-c -lcap -ljansson -lcrypto -lz -ldl -pthread
 UNIT_TESTS := error frame ttrpc log toml initdata ovmf class
 FUZZERS := frame request toml initdata ovmf class
 FUZZ_RUNS ?= 200000
@@ -82,11 +88,12 @@ obj = $(addprefix $(OBJ)/,$(1:.c=.o))
 
 LIBCOCO := $(BUILD)/lib/libcoco.a
 LIBGEN  := $(BUILD)/lib/libcocogen.a
-BINS    := $(BUILD)/bin/containerd-shim-coco-v2 $(BUILD)/bin/cococtl
-TEST_BINS := $(addprefix $(BUILD)/tests/test-,$(UNIT_TESTS)) $(BUILD)/tests/forward-event
+BINS    := $(BUILD)/bin/containerd-shim-coco-v2 $(BUILD)/bin/cococtl $(BUILD)/bin/coco-agent
+TEST_BINS := $(addprefix $(BUILD)/tests/test-,$(UNIT_TESTS)) $(BUILD)/tests/forward-event \
+             $(BUILD)/tests/agent-scenario
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz-,$(FUZZERS))
 
-.PHONY: all deps pkgcheck gen tests unit check check-unit check-asan check-clang check-fuzz \
+.PHONY: guest-image all deps pkgcheck gen tests unit check check-unit check-asan check-clang check-fuzz \
         check-measure check-containerd fuzz fuzzers format format-check install demo clean
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -141,12 +148,24 @@ $(BUILD)/bin/cococtl: $(call obj,$(COCOCTL_SRC)) $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
 	$(LINK)
 
+$(BUILD)/bin/coco-agent: $(call obj,$(AGENT_SRC)) $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOCO) $(LIBGEN) $(AGENT_LIBS)
+
+guest-image: $(BUILD)/bin/coco-agent
+	bash guestimg/build-image.sh $(BUILD)/guest $(BUILD)/bin/coco-agent build/guest-cache
+
 # --- tests -------------------------------------------------------------------
 $(BUILD)/tests/test-%: $(OBJ)/tests/unit/test-%.o $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
 	$(LINK) -lcmocka
 
 $(BUILD)/tests/forward-event: $(OBJ)/tests/containerd/forward-event.o $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	$(LINK)
+
+$(BUILD)/tests/agent-scenario: $(OBJ)/tests/guest/agent-scenario.o $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
 	$(LINK)
 

@@ -321,9 +321,9 @@ static int handle_request(struct conn *c, const struct ttrpc_header *h, const ui
         return 0;
 }
 
-static void *conn_thread(void *arg)
+/* Read and dispatch frames until the peer leaves, a frame is malformed or the server stops. */
+static void serve(struct conn *c)
 {
-        struct conn *c = arg;
         struct ttrpc_server *s = c->server;
 
         for (;;) {
@@ -361,14 +361,21 @@ static void *conn_thread(void *arg)
         if (c->is_socket)
                 (void)shutdown(c->fd, SHUT_RD);
         conn_unref(c);
+}
+
+static void *conn_thread(void *arg)
+{
+        struct conn *c = arg;
+        struct ttrpc_server *s = c->server;
+
+        serve(c);
         thread_exit_accounting(s);
         return NULL;
 }
 
-int ttrpc_server_serve_fd(struct ttrpc_server *s, int fd, struct coco_error **err)
+static struct conn *conn_new(struct ttrpc_server *s, int fd)
 {
         struct conn *c = xcalloc(1, sizeof(*c));
-        int r;
 
         c->server = s;
         c->fd = fd;
@@ -380,7 +387,25 @@ int ttrpc_server_serve_fd(struct ttrpc_server *s, int fd, struct coco_error **er
         pthread_mutex_lock(&s->lock);
         s->connections++;
         pthread_mutex_unlock(&s->lock);
-        r = spawn(s, conn_thread, c);
+        return c;
+}
+
+int ttrpc_server_serve_connection(struct ttrpc_server *s, int fd)
+{
+        struct conn *c = conn_new(s, fd);
+
+        pthread_mutex_lock(&s->lock);
+        s->threads++;
+        pthread_mutex_unlock(&s->lock);
+        serve(c);
+        thread_exit_accounting(s);
+        return server_stopping(s) ? -ECANCELED : 0;
+}
+
+int ttrpc_server_serve_fd(struct ttrpc_server *s, int fd, struct coco_error **err)
+{
+        struct conn *c = conn_new(s, fd);
+        int r = spawn(s, conn_thread, c);
         if (r < 0) {
                 conn_unref(c);
                 return coco_error_set(err, r, "starting ttrpc connection thread: %s", strerror(-r));

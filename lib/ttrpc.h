@@ -112,6 +112,12 @@ int ttrpc_server_listen_unix(struct ttrpc_server *s, const char *path, struct co
 int ttrpc_server_add_listener(struct ttrpc_server *s, int fd, struct coco_error **err);
 /* Serve one connected stream fd (takes the fd): socket, vsock or a virtio-serial port. */
 int ttrpc_server_serve_fd(struct ttrpc_server *s, int fd, struct coco_error **err);
+/*
+ * Serve one connected fd (taken) in the calling thread until the peer leaves;
+ * returns 0, or -ECANCELED when the server was stopped. For a virtio-serial
+ * port, which has to be reopened for every host connection.
+ */
+int ttrpc_server_serve_connection(struct ttrpc_server *s, int fd);
 /* Accept connections until ttrpc_server_stop(). Returns 0 after a stop. */
 int ttrpc_server_run(struct ttrpc_server *s, struct coco_error **err);
 /* Ask run() to return and every connection to close. Async-signal-safe. */

@@ -13,6 +13,8 @@ packages=(
 	libvirt-dev libjansson-dev libnl-3-dev libnl-route-3-dev libcap-dev libssl-dev zlib1g-dev
 	# tests
 	libcmocka-dev containerd runc python3 ovmf
+	# guest image build and boot tests
+	qemu-system-x86 cpio kmod e2fsprogs busybox-static
 )
 
 missing=()

@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Drive an agent through the Kata agent API the way the shim will, checking
+ * every answer: health, a sandbox, a container that prints and exits 3, a
+ * long-running container with execs (output, stdin, a terminal, signals),
+ * statistics, bad requests that must fail clearly while the agent keeps
+ * serving, removal and, optionally, DestroySandbox.
+ *
+ *   agent-scenario --socket PATH (--rootfs-pci SLOT | --rootfs-dir DIR)
+ *                  [--expect-cgroups] [--destroy]
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "kata/agent.pb-c.h"
+#include "kata/health.pb-c.h"
+#include "google/protobuf/empty.pb-c.h"
+#include "ttrpc.h"
+#include "util.h"
+
+#define AGENT "grpc.AgentService"
+#define SEC   NSEC_PER_SEC
+
+static struct ttrpc_client *cl;
+static const char *rootfs_pci, *rootfs_dir;
+static unsigned passed, failed;
+
+static void check(bool ok, const char *fmt, ...)
+{
+        char msg[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        printf("%s %u - ", ok ? "ok" : "not ok", passed + failed + 1);
+        for (const char *m = msg; *m; m++) /* one line per check */
+                fputs(*m == '\n' ? "\\n" : *m == '\r' ? "\\r" : (char[]){*m, 0}, stdout);
+        printf("\n");
+        fflush(stdout);
+        if (ok)
+                passed++;
+        else
+                failed++;
+}
+
+static int call(const char *method, const ProtobufCMessage *req,
+                const ProtobufCMessageDescriptor *rd, ProtobufCMessage **resp, uint64_t timeout,
+                struct coco_error **err)
+{
+        struct ttrpc_call_opts o = {.timeout_ns = timeout};
+        return ttrpc_client_call(cl, AGENT, method, req,
+                                 rd ? rd : &google__protobuf__empty__descriptor, resp, &o, err);
+}
+
+/* --- building requests --- */
+
+static Grpc__Mount *mnt(const char *dst, const char *type, const char *src, char **opts, size_t n)
+{
+        Grpc__Mount *m = xcalloc(1, sizeof(*m));
+        grpc__mount__init(m);
+        m->destination = (char *)dst;
+        m->type = (char *)type;
+        m->source = (char *)src;
+        m->options = opts;
+        m->n_options = n;
+        return m;
+}
+
+static char *env_path[] = {"PATH=/bin:/usr/bin", "HOME=/"};
+static char *opt_ro[] = {"nosuid", "nodev", "noexec", "ro"};
+static char *opt_dev[] = {"nosuid", "strictatime", "mode=755", "size=65536k"};
+static char *opt_pts[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"};
+
+struct ctr {
+        Grpc__CreateContainerRequest req;
+        Grpc__Spec spec;
+        Grpc__Process proc;
+        Grpc__Root root;
+        Grpc__User user;
+        Grpc__Storage storage, *storages[1];
+        Grpc__Mount *mounts[4];
+        char root_path[128];
+        char *args[8];
+};
+
+static void process_init(Grpc__Process *p, Grpc__User *u, char **args, bool terminal)
+{
+        grpc__process__init(p);
+        grpc__user__init(u);
+        p->user = u;
+        p->args = args;
+        while (args[p->n_args])
+                p->n_args++;
+        p->env = env_path;
+        p->n_env = ELEMENTSOF(env_path);
+        p->cwd = "/";
+        p->terminal = terminal;
+}
+
+static void ctr_init(struct ctr *c, const char *id, const char *const *args)
+{
+        memset(c, 0, sizeof(*c));
+        for (size_t i = 0; args[i] && i < 7; i++)
+                c->args[i] = (char *)args[i];
+        grpc__create_container_request__init(&c->req);
+        grpc__spec__init(&c->spec);
+        grpc__root__init(&c->root);
+        process_init(&c->proc, &c->user, c->args, false);
+        c->req.container_id = (char *)id;
+        c->req.oci = &c->spec;
+        c->spec.process = &c->proc;
+        c->spec.root = &c->root;
+        c->spec.hostname = "scenario";
+        c->mounts[0] = mnt("/proc", "proc", "proc", NULL, 0);
+        c->mounts[1] = mnt("/dev", "tmpfs", "tmpfs", opt_dev, ELEMENTSOF(opt_dev));
+        c->mounts[2] = mnt("/dev/pts", "devpts", "devpts", opt_pts, ELEMENTSOF(opt_pts));
+        c->mounts[3] = mnt("/sys", "sysfs", "sysfs", opt_ro, ELEMENTSOF(opt_ro));
+        c->spec.mounts = c->mounts;
+        c->spec.n_mounts = 4;
+        if (rootfs_pci) {
+                static char *ro[] = {"ro"};
+                snprintf(c->root_path, sizeof(c->root_path), "/run/kata-containers/%s/rootfs", id);
+                grpc__storage__init(&c->storage);
+                c->storage.driver = "blk";
+                c->storage.source = (char *)rootfs_pci;
+                c->storage.fstype = "ext4";
+                c->storage.options = ro;
+                c->storage.n_options = 1;
+                c->storage.mount_point = c->root_path;
+                c->storages[0] = &c->storage;
+                c->req.storages = c->storages;
+                c->req.n_storages = 1;
+        } else
+                snprintf(c->root_path, sizeof(c->root_path), "%s", rootfs_dir);
+        c->root.path = c->root_path;
+}
+
+static void ctr_free(struct ctr *c)
+{
+        for (size_t i = 0; i < 4; i++)
+                free(c->mounts[i]);
+}
+
+/* --- steps --- */
+
+static int create(struct ctr *c, struct coco_error **err)
+{
+        return call("CreateContainer", &c->req.base, NULL, NULL, 60 * SEC, err);
+}
+
+static int start(const char *id)
+{
+        Grpc__StartContainerRequest r = GRPC__START_CONTAINER_REQUEST__INIT;
+        r.container_id = (char *)id;
+        return call("StartContainer", &r.base, NULL, NULL, 30 * SEC, NULL);
+}
+
+/* Read a stream until its end; returns what was read (NUL-terminated). */
+static char *read_all_stream(const char *id, const char *exec, bool is_stderr)
+{
+        char *out = xstrdup("");
+        size_t n = 0;
+        for (;;) {
+                Grpc__ReadStreamRequest r = GRPC__READ_STREAM_REQUEST__INIT;
+                Grpc__ReadStreamResponse *resp = NULL;
+                r.container_id = (char *)id;
+                r.exec_id = (char *)exec;
+                r.len = 4096;
+                if (call(is_stderr ? "ReadStderr" : "ReadStdout", &r.base,
+                         &grpc__read_stream_response__descriptor, (ProtobufCMessage **)&resp,
+                         30 * SEC, NULL) < 0)
+                        break;
+                size_t len = resp->data.len;
+                if (len) {
+                        out = xrealloc(out, n + len + 1);
+                        memcpy(out + n, resp->data.data, len);
+                        n += len;
+                        out[n] = 0;
+                }
+                protobuf_c_message_free_unpacked(&resp->base, NULL);
+                if (len == 0)
+                        break;
+        }
+        return out;
+}
+
+static int wait_status(const char *id, const char *exec)
+{
+        Grpc__WaitProcessRequest r = GRPC__WAIT_PROCESS_REQUEST__INIT;
+        Grpc__WaitProcessResponse *resp = NULL;
+        r.container_id = (char *)id;
+        r.exec_id = (char *)exec;
+        if (call("WaitProcess", &r.base, &grpc__wait_process_response__descriptor,
+                 (ProtobufCMessage **)&resp, 60 * SEC, NULL) < 0)
+                return -1;
+        int s = resp->status;
+        protobuf_c_message_free_unpacked(&resp->base, NULL);
+        return s;
+}
+
+static int exec_proc(const char *id, const char *exec, char **args, bool terminal,
+                     struct coco_error **err)
+{
+        Grpc__ExecProcessRequest r = GRPC__EXEC_PROCESS_REQUEST__INIT;
+        Grpc__Process p;
+        Grpc__User u;
+        process_init(&p, &u, args, terminal);
+        r.container_id = (char *)id;
+        r.exec_id = (char *)exec;
+        r.process = &p;
+        return call("ExecProcess", &r.base, NULL, NULL, 30 * SEC, err);
+}
+
+static int signal_proc(const char *id, const char *exec, int sig)
+{
+        Grpc__SignalProcessRequest r = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
+        r.container_id = (char *)id;
+        r.exec_id = (char *)exec;
+        r.signal = (uint32_t)sig;
+        return call("SignalProcess", &r.base, NULL, NULL, 10 * SEC, NULL);
+}
+
+static int remove_ctr(const char *id, struct coco_error **err)
+{
+        Grpc__RemoveContainerRequest r = GRPC__REMOVE_CONTAINER_REQUEST__INIT;
+        r.container_id = (char *)id;
+        return call("RemoveContainer", &r.base, NULL, NULL, 60 * SEC, err);
+}
+
+static bool contains(const struct coco_error *e, const char *s)
+{
+        return e && strstr(e->message, s);
+}
+
+static void health(const char *when, uint64_t timeout)
+{
+        Grpc__CheckRequest r = GRPC__CHECK_REQUEST__INIT;
+        Grpc__HealthCheckResponse *resp = NULL;
+        struct ttrpc_call_opts o = {.timeout_ns = timeout};
+        _cleanup_error_ struct coco_error *err = NULL;
+        int rc = ttrpc_client_call(cl, "grpc.Health", "Check", &r.base,
+                                   &grpc__health_check_response__descriptor,
+                                   (ProtobufCMessage **)&resp, &o, &err);
+        bool serving =
+                rc == 0 && resp->status == GRPC__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+        check(serving, "Health.Check answers SERVING %s%s%s", when, err ? ": " : "",
+              err ? err->message : "");
+        if (resp)
+                protobuf_c_message_free_unpacked(&resp->base, NULL);
+}
+
+static void sandbox(void)
+{
+        Grpc__CreateSandboxRequest r = GRPC__CREATE_SANDBOX_REQUEST__INIT;
+        _cleanup_error_ struct coco_error *err = NULL;
+        r.hostname = "scenario";
+        r.sandbox_id = "sandbox-1";
+        check(call("CreateSandbox", &r.base, NULL, NULL, 30 * SEC, NULL) == 0, "CreateSandbox");
+        check(call("CreateSandbox", &r.base, NULL, NULL, 30 * SEC, &err) == -EEXIST,
+              "a second CreateSandbox is refused as AlreadyExists");
+}
+
+static void run_to_exit(void)
+{
+        struct ctr c;
+        static const char *const args[] = {"/bin/sh", "-c", "echo hello; echo oops >&2; exit 3",
+                                           NULL};
+        _cleanup_error_ struct coco_error *err = NULL;
+
+        ctr_init(&c, "c1", args);
+        int rc = create(&c, &err);
+        check(rc == 0, "CreateContainer c1%s%s", err ? ": " : "", err ? err->message : "");
+        check(start("c1") == 0, "StartContainer c1");
+        _cleanup_free_ char *out = read_all_stream("c1", "", false);
+        _cleanup_free_ char *errout = read_all_stream("c1", "", true);
+        check(strcmp(out, "hello\n") == 0, "c1 stdout is \"hello\\n\" (got \"%s\")", out);
+        check(strcmp(errout, "oops\n") == 0, "c1 stderr is \"oops\\n\" (got \"%s\")", errout);
+        int st = wait_status("c1", "");
+        check(st == 3, "c1 exits with 3 (got %d)", st);
+        ctr_free(&c);
+}
+
+static void long_running(bool expect_cgroups)
+{
+        struct ctr c;
+        static const char *const args[] = {"/bin/sleep", "1000", NULL};
+        _cleanup_error_ struct coco_error *err = NULL;
+
+        ctr_init(&c, "c2", args);
+        int rc = create(&c, &err);
+        rc = rc == 0 ? start("c2") : rc;
+        check(rc == 0, "c2 (sleep 1000) created and started%s%s", err ? ": " : "",
+              err ? err->message : "");
+
+        char *echo[] = {"/bin/echo", "exec-ok", NULL};
+        check(exec_proc("c2", "e1", echo, false, NULL) == 0, "ExecProcess e1 in c2");
+        _cleanup_free_ char *out = read_all_stream("c2", "e1", false);
+        check(strcmp(out, "exec-ok\n") == 0, "e1 prints \"exec-ok\" (got \"%s\")", out);
+        check(wait_status("c2", "e1") == 0, "e1 exits with 0");
+
+        char *host[] = {"/bin/hostname", NULL};
+        exec_proc("c2", "e-host", host, false, NULL);
+        _cleanup_free_ char *hn = read_all_stream("c2", "e-host", false);
+        check(strcmp(hn, "scenario\n") == 0, "the container has the spec's hostname (got \"%s\")",
+              hn);
+
+        char *cat[] = {"/bin/cat", NULL};
+        check(exec_proc("c2", "e-cat", cat, false, NULL) == 0, "ExecProcess cat");
+        Grpc__WriteStreamRequest w = GRPC__WRITE_STREAM_REQUEST__INIT;
+        Grpc__WriteStreamResponse *wr = NULL;
+        w.container_id = "c2";
+        w.exec_id = "e-cat";
+        w.data.data = (uint8_t *)"ping\n";
+        w.data.len = 5;
+        check(call("WriteStdin", &w.base, &grpc__write_stream_response__descriptor,
+                   (ProtobufCMessage **)&wr, 10 * SEC, NULL) == 0 &&
+                      wr->len == 5,
+              "WriteStdin writes 5 bytes");
+        if (wr)
+                protobuf_c_message_free_unpacked(&wr->base, NULL);
+        Grpc__CloseStdinRequest cs = GRPC__CLOSE_STDIN_REQUEST__INIT;
+        cs.container_id = "c2";
+        cs.exec_id = "e-cat";
+        check(call("CloseStdin", &cs.base, NULL, NULL, 10 * SEC, NULL) == 0, "CloseStdin");
+        _cleanup_free_ char *echoed = read_all_stream("c2", "e-cat", false);
+        check(strcmp(echoed, "ping\n") == 0, "cat echoes stdin (got \"%s\")", echoed);
+        check(wait_status("c2", "e-cat") == 0, "cat exits with 0 at the end of stdin");
+
+        char *tty[] = {"/bin/sh", "-c", "test -t 0 && echo is-a-tty", NULL};
+        check(exec_proc("c2", "e-tty", tty, true, NULL) == 0, "ExecProcess with a terminal");
+        _cleanup_free_ char *t = read_all_stream("c2", "e-tty", false);
+        check(strstr(t, "is-a-tty") != NULL, "the terminal process sees a tty (got \"%s\")", t);
+        wait_status("c2", "e-tty");
+
+        char *sl[] = {"/bin/sleep", "1000", NULL};
+        exec_proc("c2", "e-sleep", sl, false, NULL);
+        check(signal_proc("c2", "e-sleep", SIGTERM) == 0, "SignalProcess SIGTERM to an exec");
+        int st = wait_status("c2", "e-sleep");
+        check(st == 128 + SIGTERM, "the exec'd sleep ends with 143 (got %d)", st);
+
+        Grpc__StatsContainerRequest sr = GRPC__STATS_CONTAINER_REQUEST__INIT;
+        Grpc__StatsContainerResponse *stats = NULL;
+        _cleanup_error_ struct coco_error *serr = NULL;
+        sr.container_id = "c2";
+        int rs = call("StatsContainer", &sr.base, &grpc__stats_container_response__descriptor,
+                      (ProtobufCMessage **)&stats, 10 * SEC, &serr);
+        if (expect_cgroups)
+                check(rs == 0 && stats->cgroup_stats->memory_stats->usage->usage > 0 &&
+                              stats->cgroup_stats->pids_stats->current >= 1,
+                      "StatsContainer reports memory and pids from the cgroup");
+        else
+                check(rs == -EOPNOTSUPP, "StatsContainer without cgroups says so");
+        if (stats)
+                protobuf_c_message_free_unpacked(&stats->base, NULL);
+
+        check(signal_proc("c2", "", SIGKILL) == 0, "SignalProcess SIGKILL to every process of c2");
+        st = wait_status("c2", "");
+        check(st == 128 + SIGKILL, "c2's init ends with 137 (got %d)", st);
+        ctr_free(&c);
+}
+
+static void bad_requests(void)
+{
+        struct ctr c;
+        static const char *const sh[] = {"/bin/sh", NULL};
+        static const char *const missing[] = {"/bin/no-such-binary", NULL};
+        _cleanup_error_ struct coco_error *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
+
+        ctr_init(&c, "bad-root", sh);
+        c.req.storages = NULL;
+        c.req.n_storages = 0;
+        c.root.path = "/run/no-such-rootfs";
+        int rc = create(&c, &e1);
+        check(rc == -ENOENT && contains(e1, "does not exist"),
+              "a spec with a missing rootfs fails: %s", e1 ? e1->message : "no error");
+        ctr_free(&c);
+
+        ctr_init(&c, "bad-bin", missing);
+        rc = create(&c, &e2);
+        check(rc < 0 && contains(e2, "no-such-binary"), "a missing binary fails at create: %s",
+              e2 ? e2->message : "no error");
+        ctr_free(&c);
+
+        Grpc__StartContainerRequest r = GRPC__START_CONTAINER_REQUEST__INIT;
+        r.container_id = "nope";
+        rc = call("StartContainer", &r.base, NULL, NULL, 10 * SEC, &e3);
+        check(rc == -ENOENT, "starting an unknown container is NotFound: %s",
+              e3 ? e3->message : "");
+        rc = call("NoSuchMethod", &r.base, NULL, NULL, 10 * SEC, &e4);
+        check(rc == -EOPNOTSUPP, "an unknown method is Unimplemented: %s", e4 ? e4->message : "");
+        health("after the bad requests", 10 * SEC);
+}
+
+static void removal(void)
+{
+        _cleanup_error_ struct coco_error *err = NULL;
+        check(remove_ctr("c1", NULL) == 0, "RemoveContainer c1");
+        check(remove_ctr("c2", NULL) == 0, "RemoveContainer c2");
+        check(remove_ctr("c1", &err) == -ENOENT, "removing c1 again is NotFound");
+}
+
+static int dial(const char *path, uint64_t timeout)
+{
+        uint64_t until = now_monotonic_ns() + timeout;
+        struct timespec step = {.tv_nsec = 100 * 1000 * 1000};
+        do {
+                if (ttrpc_client_dial_unix(path, &cl, NULL) == 0)
+                        return 0;
+                nanosleep(&step, NULL);
+        } while (now_monotonic_ns() < until);
+        return -ETIMEDOUT;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"socket", required_argument, NULL, 's'},
+                {"rootfs-pci", required_argument, NULL, 'p'},
+                {"rootfs-dir", required_argument, NULL, 'd'},
+                {"expect-cgroups", no_argument, NULL, 'c'},
+                {"destroy", no_argument, NULL, 'D'},
+                {},
+        };
+        const char *sock = NULL;
+        bool cgroups = false, destroy = false;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                switch (c) {
+                case 's':
+                        sock = optarg;
+                        break;
+                case 'p':
+                        rootfs_pci = optarg;
+                        break;
+                case 'd':
+                        rootfs_dir = optarg;
+                        break;
+                case 'c':
+                        cgroups = true;
+                        break;
+                case 'D':
+                        destroy = true;
+                        break;
+                default:
+                        return 2;
+                }
+        }
+        if (!sock || !!rootfs_pci == !!rootfs_dir) {
+                fprintf(stderr,
+                        "usage: %s --socket PATH (--rootfs-pci SLOT | --rootfs-dir DIR) "
+                        "[--expect-cgroups] [--destroy]\n",
+                        argv[0]);
+                return 2;
+        }
+        if (dial(sock, 60 * SEC) < 0) {
+                printf("not ok 1 - cannot connect to %s\n0 passed, 1 failed\n", sock);
+                return 1;
+        }
+        health("at first contact", 120 * SEC);
+        sandbox();
+        run_to_exit();
+        long_running(cgroups);
+        bad_requests();
+        removal();
+        if (destroy) {
+                Grpc__DestroySandboxRequest d = GRPC__DESTROY_SANDBOX_REQUEST__INIT;
+                check(call("DestroySandbox", &d.base, NULL, NULL, 30 * SEC, NULL) == 0,
+                      "DestroySandbox");
+        }
+        ttrpc_client_free(cl);
+        printf("%u passed, %u failed\n", passed, failed);
+        return failed ? 1 : 0;
+}

@@ -1,0 +1,31 @@
+# Helpers for guest tests: a busybox rootfs, and QEMU runs that are always cleaned up.
+# shellcheck shell=bash
+
+# A directory with busybox-static and a link for each applet.
+make_rootfs_dir() {
+	local dir=$1 applet
+	mkdir -p "$dir"/{bin,proc,dev,sys,tmp,etc,run}
+	cp /bin/busybox "$dir/bin/busybox"
+	for applet in $(/bin/busybox --list); do
+		[[ -e "$dir/bin/$applet" ]] || ln -s busybox "$dir/bin/$applet"
+	done
+	echo "root:x:0:0:root:/:/bin/sh" >"$dir/etc/passwd"
+}
+
+# An ext4 image of such a directory (mke2fs -d: no mounting needed).
+make_rootfs_image() {
+	local img=$1 dir
+	dir=$(mktemp -d)
+	make_rootfs_dir "$dir"
+	mke2fs -q -F -t ext4 -L rootfs -d "$dir" "$img" 32M
+	rm -rf "$dir"
+}
+
+stop_pid() {
+	local pid=$1
+	[[ -n "$pid" ]] || return 0
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
