@@ -90,11 +90,12 @@ LIBCOCO := $(BUILD)/lib/libcoco.a
 LIBGEN  := $(BUILD)/lib/libcocogen.a
 BINS    := $(BUILD)/bin/containerd-shim-coco-v2 $(BUILD)/bin/cococtl $(BUILD)/bin/coco-agent
 TEST_BINS := $(addprefix $(BUILD)/tests/test-,$(UNIT_TESTS)) $(BUILD)/tests/forward-event \
-             $(BUILD)/tests/agent-scenario
+             $(BUILD)/tests/agent-scenario $(BUILD)/tests/agent-policy $(BUILD)/tests/coco-agent-host \
+             $(BUILD)/tests/poweroff-init
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz-,$(FUZZERS))
 
-.PHONY: guest-image all deps pkgcheck gen tests unit check check-unit check-asan check-clang check-fuzz \
-        check-measure check-containerd fuzz fuzzers format format-check install demo clean
+.PHONY: bench guest-image all deps pkgcheck gen tests unit check check-unit check-asan check-clang check-fuzz \
+        check-measure check-agent check-guest check-containerd fuzz fuzzers format format-check install demo clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -156,6 +157,11 @@ $(BUILD)/bin/coco-agent: $(call obj,$(AGENT_SRC)) $(LIBCOCO) $(LIBGEN)
 guest-image: $(BUILD)/bin/coco-agent
 	bash guestimg/build-image.sh $(BUILD)/guest $(BUILD)/bin/coco-agent build/guest-cache
 
+$(BUILD)/tests/poweroff-init: tests/bench/poweroff-init.c
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) -O2 -static -o $@ $<
+
 # --- tests -------------------------------------------------------------------
 $(BUILD)/tests/test-%: $(OBJ)/tests/unit/test-%.o $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
@@ -165,9 +171,14 @@ $(BUILD)/tests/forward-event: $(OBJ)/tests/containerd/forward-event.o $(LIBCOCO)
 	@mkdir -p $(dir $@)
 	$(LINK)
 
-$(BUILD)/tests/agent-scenario: $(OBJ)/tests/guest/agent-scenario.o $(LIBCOCO) $(LIBGEN)
+$(BUILD)/tests/agent-%: $(OBJ)/tests/guest/agent-%.o $(OBJ)/tests/guest/client.o $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
 	$(LINK)
+
+# The agent linked dynamically, for host tests (and ASan, which cannot be static).
+$(BUILD)/tests/coco-agent-host: $(call obj,$(AGENT_SRC)) $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	$(LINK) -lcap
 
 tests: $(TEST_BINS)
 
@@ -188,9 +199,10 @@ ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=1 \
 check-unit: all
 	$(MAKE) --no-print-directory unit
 
-check-asan: gen
+check-asan: gen all
 	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 tests
 	$(ASAN_ENV) $(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 unit
+	$(ASAN_ENV) bash tests/guest/host.sh build/asan $(BUILD)/bin/cococtl
 
 check-clang: gen
 	$(MAKE) --no-print-directory BUILD=build/clang CC=clang all tests
@@ -209,6 +221,13 @@ check-fuzz: gen
 check-measure: all
 	bash tests/measure/measure.sh $(BUILD)
 
+check-agent: all tests
+	bash tests/guest/host.sh $(BUILD) $(BUILD)/bin/cococtl
+
+check-guest: guest-image tests
+	bash tests/guest/reproducible.sh $(BUILD)
+	bash tests/guest/boot.sh $(BUILD)
+
 check-containerd: all tests
 	bash tests/containerd/events.sh $(BUILD)
 
@@ -219,6 +238,11 @@ fuzz: gen
 	  build/fuzz/fuzz/fuzz-$$f -max_total_time=$(FUZZ_TIME) -artifact_prefix=build/fuzz/ \
 	    build/fuzz/corpus/$$f tests/fuzz/seeds/$$f; done
 
+# Benchmarks print figures and ratios against a baseline measured in the same run.
+bench: deps
+	$(MAKE) --no-print-directory guest-image tests
+	bash tests/bench/boot.sh $(BUILD)
+
 check: deps
 	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory check-unit
@@ -226,6 +250,8 @@ check: deps
 	$(MAKE) --no-print-directory check-clang
 	$(MAKE) --no-print-directory check-fuzz
 	$(MAKE) --no-print-directory check-measure
+	$(MAKE) --no-print-directory check-agent
+	$(MAKE) --no-print-directory check-guest
 	$(MAKE) --no-print-directory check-containerd
 	@echo "make check: all passed"
 

@@ -23,6 +23,27 @@ static int encode(int argc, char **argv)
         return 0;
 }
 
+static int disk(int argc, char **argv)
+{
+        _cleanup_(initdata_freep) struct initdata *id = NULL;
+        _cleanup_error_ struct coco_error *err = NULL;
+        _cleanup_free_ uint8_t *img = NULL;
+        size_t len;
+
+        if (argc != 3)
+                return usage_error("initdata disk takes FILE.toml and OUTPUT");
+        int r = initdata_from_file(argv[1], &id, &err);
+        if (r < 0)
+                return fail_with(err, r);
+        initdata_disk_image(id, &img, &len);
+        FILE *f = fopen(argv[2], "we");
+        if (!f || fwrite(img, 1, len, f) != len || fclose(f) != 0) {
+                fprintf(stderr, "cococtl: writing %s: %s\n", argv[2], strerror(errno));
+                return 1;
+        }
+        return 0;
+}
+
 static int load_annotation(const char *arg, struct initdata **ret, struct coco_error **err)
 {
         _cleanup_free_ char *value = NULL;
@@ -100,12 +121,14 @@ static int digest(int argc, char **argv)
 int cmd_initdata(int argc, char **argv)
 {
         if (argc < 2)
-                return usage_error("initdata needs encode, decode or digest");
+                return usage_error("initdata needs encode, decode, digest or disk");
         if (strcmp(argv[1], "encode") == 0)
                 return encode(argc - 1, argv + 1);
         if (strcmp(argv[1], "decode") == 0)
                 return decode(argc - 1, argv + 1);
         if (strcmp(argv[1], "digest") == 0)
                 return digest(argc - 1, argv + 1);
+        if (strcmp(argv[1], "disk") == 0)
+                return disk(argc - 1, argv + 1);
         return usage_error("unknown initdata command \"%s\"", argv[1]);
 }

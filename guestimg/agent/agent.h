@@ -138,3 +138,6 @@ void policy_free(struct policy *p);
 
 /* initdata-boot.c: find the initdata disk and publish its files. */
 int agent_load_initdata(struct agent *a, const char *outdir, struct coco_error **err);
+/* The same from a disk image file (host tests). */
+int agent_load_initdata_from(struct agent *a, const char *path, const char *outdir,
+                             struct coco_error **err);

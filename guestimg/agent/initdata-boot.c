@@ -53,34 +53,11 @@ static int read_disk(const char *dev, uint8_t **ret, size_t *ret_len, struct coc
         return 0;
 }
 
-int agent_load_initdata(struct agent *a, const char *outdir, struct coco_error **err)
+static int publish(struct agent *a, const char *found, const uint8_t *img, size_t len,
+                   const char *outdir, struct coco_error **err)
 {
-        DIR *d = opendir("/sys/block");
-        struct dirent *e;
-        _cleanup_free_ uint8_t *img = NULL;
-        _cleanup_free_ char *found = NULL;
-        size_t len = 0;
-        int r = 0;
-
-        if (!d)
-                return 0;
-        while (!img && r == 0 && (e = readdir(d))) {
-                if (strncmp(e->d_name, "vd", 2) != 0)
-                        continue;
-                free(found);
-                found = xasprintf("/dev/%s", e->d_name);
-                r = read_disk(found, &img, &len, err);
-        }
-        closedir(d);
-        if (r < 0) {
-                policy_close(a, (*err)->message);
-                return r;
-        }
-        if (!img)
-                return 0; /* no initdata: nothing to publish */
-
         _cleanup_(initdata_freep) struct initdata *id = NULL;
-        r = initdata_from_disk(img, len, &id, err);
+        int r = initdata_from_disk(img, len, &id, err);
         if (r < 0) {
                 coco_error_wrap(err, r, "%s", found);
                 policy_close(a, (*err)->message);
@@ -110,4 +87,52 @@ int agent_load_initdata(struct agent *a, const char *outdir, struct coco_error *
                 return r;
         }
         return 0;
+}
+
+int agent_load_initdata(struct agent *a, const char *outdir, struct coco_error **err)
+{
+        DIR *d = opendir("/sys/block");
+        struct dirent *e;
+        _cleanup_free_ uint8_t *img = NULL;
+        _cleanup_free_ char *found = NULL;
+        size_t len = 0;
+        int r = 0;
+
+        if (!d)
+                return 0;
+        while (!img && r == 0 && (e = readdir(d))) {
+                if (strncmp(e->d_name, "vd", 2) != 0)
+                        continue;
+                free(found);
+                found = xasprintf("/dev/%s", e->d_name);
+                r = read_disk(found, &img, &len, err);
+        }
+        closedir(d);
+        if (r < 0) {
+                policy_close(a, (*err)->message);
+                return r;
+        }
+        if (!img)
+                return 0; /* no initdata: nothing to publish */
+        return publish(a, found, img, len, outdir, err);
+}
+
+int agent_load_initdata_from(struct agent *a, const char *path, const char *outdir,
+                             struct coco_error **err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return coco_error_set(err, errno, "initdata disk %s: %s", path, strerror(errno));
+        if ((uint64_t)st.st_size > INITDATA_MAX_TOML + 65536) {
+                coco_error_set(err, E2BIG, "initdata disk %s is too large", path);
+                policy_close(a, (*err)->message);
+                return -E2BIG;
+        }
+        _cleanup_free_ uint8_t *img = xmalloc((size_t)st.st_size + 1);
+        int r = read_full(fd, img, (size_t)st.st_size);
+        if (r < 0)
+                return coco_error_set(err, r, "reading %s: %s", path, strerror(-r));
+        return publish(a, path, img, (size_t)st.st_size, outdir, err);
 }

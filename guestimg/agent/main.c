@@ -19,11 +19,21 @@
 #define MODULE_LIST  "/lib/modules/load.list"
 #define INITDATA_DIR "/run/confidential-containers/initdata"
 
+/* The server a SIGTERM stops (host mode); the one file-scope pointer, for the handler. */
+static struct ttrpc_server *stop_on_signal;
+
+static void on_signal(int sig)
+{
+        (void)sig;
+        if (stop_on_signal)
+                ttrpc_server_stop(stop_on_signal); /* async-signal-safe: an eventfd write */
+}
+
 static void usage(FILE *f)
 {
         fprintf(f,
                 "Usage: coco-agent [--listen SOCKET] [--state-dir DIR] [--cgroup-root DIR]\n"
-                "                  [--dev|--confidential] [--debug]\n"
+                "                  [--dev|--confidential] [--debug] [--initdata-disk FILE]\n"
                 "As PID 1 it boots the guest and serves on vsock port %d or the virtio-serial\n"
                 "port %s; --listen serves on a unix socket instead (host tests).\n",
                 AGENT_VSOCK_PORT, AGENT_SERIAL_NAME);
@@ -77,13 +87,14 @@ int main(int argc, char **argv)
                 {"dev", no_argument, NULL, 'd'},
                 {"confidential", no_argument, NULL, 'C'},
                 {"debug", no_argument, NULL, 'D'},
+                {"initdata-disk", required_argument, NULL, 'i'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'v'},
                 {},
         };
         struct agent a = {.pid1 = getpid() == 1, .confidential = true};
         _cleanup_error_ struct coco_error *err = NULL;
-        const char *listen_path = NULL;
+        const char *listen_path = NULL, *initdata_disk = NULL;
         int c, r;
 
         pthread_mutex_init(&a.lock, NULL);
@@ -109,6 +120,9 @@ int main(int argc, char **argv)
                 case 'D':
                         log_set_level(LOG_DEBUG);
                         break;
+                case 'i':
+                        initdata_disk = optarg;
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -126,6 +140,14 @@ int main(int argc, char **argv)
                 fprintf(stderr, "coco-agent: not PID 1: --listen and --state-dir are needed\n");
                 return 2;
         }
+        if (initdata_disk) {
+                /* host tests: a disk image file in place of the guest's block device */
+                _cleanup_free_ char *out = xasprintf("%s/initdata", a.state_dir);
+                struct coco_error *e = NULL;
+                if (agent_load_initdata_from(&a, initdata_disk, out, &e) < 0)
+                        log_error("initdata: %s", coco_error_message(e, -EINVAL));
+                coco_error_free(e);
+        }
         log_info("coco-agent %s starting (%s)", AGENT_VERSION,
                  a.confidential ? "confidential: exec and output reads need policy" : "dev mode");
         if (reaper_start(&a) < 0) {
@@ -135,10 +157,19 @@ int main(int argc, char **argv)
         a.server = ttrpc_server_new();
         service_register(&a);
         if (listen_path) {
+                stop_on_signal = a.server;
+                signal(SIGTERM, on_signal);
+                signal(SIGINT, on_signal);
                 r = ttrpc_server_listen_unix(a.server, listen_path, &err);
                 if (r >= 0)
                         r = ttrpc_server_run(a.server, &err);
                 container_remove_all(&a);
+                ttrpc_server_free(a.server);
+                (void)unlink(listen_path);
+                policy_free(a.policy);
+                free(a.hostname);
+                free(a.state_dir);
+                free(a.cgroup_root);
                 if (r < 0) {
                         log_error("%s", coco_error_message(err, r));
                         return 1;
