@@ -31,7 +31,7 @@ WARN   := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 -Wno-format-
 CSTD   := -std=gnu11 -Ulinux -D_GNU_SOURCE -DCOCO_VERSION='"$(VERSION)"' -DCOCO_REVISION='"$(REVISION)"'
 OPT    ?= -O2 -g
 CFLAGS_BASE = $(CSTD) $(OPT) -fno-strict-aliasing -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
-              -Ilib -Iconfig -Iguestimg/measure -I$(GEN) $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
+              -Ilib -Iconfig -Iguestimg/measure -Ivmm -I$(GEN) $(shell $(PKG_CONFIG) --cflags $(LIB_PKGS))
 LDLIBS_BASE = -Wl,--as-needed $(shell $(PKG_CONFIG) --libs $(LIB_PKGS)) -pthread
 
 ifeq ($(SANITIZE),1)
@@ -71,7 +71,9 @@ LIB_SRC := lib/error.c lib/log.c lib/util.c lib/base64.c lib/ttrpc-frame.c \
            config/toml.c config/initdata.c config/class.c config/launch.c \
            guestimg/measure/ovmf.c guestimg/measure/snp.c guestimg/measure/tdx.c
 SHIM_SRC := shim/main.c
-COCOCTL_SRC := cococtl/main.c cococtl/initdata.c cococtl/measure.c
+COCOCTL_SRC := cococtl/main.c cococtl/initdata.c cococtl/measure.c cococtl/vmm.c
+VMM_SRC := vmm/domain-xml.c vmm/libvirt.c vmm/preflight.c
+VMM_HELPER_SRC := vmm/coco-vmm.c
 AGENT_SRC := guestimg/agent/main.c guestimg/agent/boot.c guestimg/agent/channel.c \
              guestimg/agent/service.c guestimg/agent/policy.c guestimg/agent/initdata-boot.c \
              guestimg/agent/container.c guestimg/agent/process.c guestimg/agent/spawn.c \
@@ -88,14 +90,18 @@ obj = $(addprefix $(OBJ)/,$(1:.c=.o))
 
 LIBCOCO := $(BUILD)/lib/libcoco.a
 LIBGEN  := $(BUILD)/lib/libcocogen.a
-BINS    := $(BUILD)/bin/containerd-shim-coco-v2 $(BUILD)/bin/cococtl $(BUILD)/bin/coco-agent
+LIBVMM  := $(BUILD)/lib/libcocovmm.a
+VIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt)
+VIRT_LIBS = $(shell $(PKG_CONFIG) --libs libvirt)
+BINS    := $(BUILD)/bin/containerd-shim-coco-v2 $(BUILD)/bin/cococtl $(BUILD)/bin/coco-agent \
+           $(BUILD)/bin/coco-vmm
 TEST_BINS := $(addprefix $(BUILD)/tests/test-,$(UNIT_TESTS)) $(BUILD)/tests/forward-event \
              $(BUILD)/tests/agent-scenario $(BUILD)/tests/agent-policy $(BUILD)/tests/coco-agent-host \
-             $(BUILD)/tests/poweroff-init
+             $(BUILD)/tests/poweroff-init $(BUILD)/tests/pidfd-wait
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz-,$(FUZZERS))
 
 .PHONY: bench guest-image all deps pkgcheck gen tests unit check check-unit check-asan check-clang check-fuzz \
-        check-measure check-agent check-guest check-containerd fuzz fuzzers format format-check install demo clean
+        check-measure check-agent check-guest check-vmm check-containerd fuzz fuzzers format format-check install demo clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -140,14 +146,28 @@ $(LIBCOCO): $(call obj,$(LIB_SRC))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 LINK = @echo "  LD      $@"; $(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOCO) $(LIBGEN) $(LDLIBS_BASE) $(LDLIBS)
+LINK_VMM = @echo "  LD      $@"; $(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBVMM) $(LIBCOCO) $(LIBGEN) \
+           $(LDLIBS_BASE) $(VIRT_LIBS)
 
 $(BUILD)/bin/containerd-shim-coco-v2: $(call obj,$(SHIM_SRC)) $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
 	$(LINK)
 
-$(BUILD)/bin/cococtl: $(call obj,$(COCOCTL_SRC)) $(LIBCOCO) $(LIBGEN)
+# Only coco-vmm and cococtl load libvirt; the long-lived shim never does.
+$(LIBVMM): $(call obj,$(VMM_SRC))
 	@mkdir -p $(dir $@)
-	$(LINK)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(call obj,$(VMM_SRC) $(VMM_HELPER_SRC) cococtl/vmm.c): CFLAGS += $(VIRT_CFLAGS)
+
+$(BUILD)/bin/cococtl: $(call obj,$(COCOCTL_SRC)) $(LIBVMM) $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	$(LINK_VMM)
+
+$(BUILD)/bin/coco-vmm: $(call obj,$(VMM_HELPER_SRC)) $(LIBVMM) $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	$(LINK_VMM)
 
 $(BUILD)/bin/coco-agent: $(call obj,$(AGENT_SRC)) $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
@@ -156,6 +176,11 @@ $(BUILD)/bin/coco-agent: $(call obj,$(AGENT_SRC)) $(LIBCOCO) $(LIBGEN)
 
 guest-image: $(BUILD)/bin/coco-agent
 	bash guestimg/build-image.sh $(BUILD)/guest $(BUILD)/bin/coco-agent build/guest-cache
+
+$(BUILD)/tests/pidfd-wait: tests/vmm/pidfd-wait.c
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CSTD) -O2 $(WARN) -o $@ $<
 
 $(BUILD)/tests/poweroff-init: tests/bench/poweroff-init.c
 	@mkdir -p $(dir $@)
@@ -228,6 +253,10 @@ check-guest: guest-image tests
 	bash tests/guest/reproducible.sh $(BUILD)
 	bash tests/guest/boot.sh $(BUILD)
 
+check-vmm: guest-image tests
+	bash tests/vmm/golden.sh $(BUILD)
+	bash tests/vmm/libvirt.sh $(BUILD)
+
 check-containerd: all tests
 	bash tests/containerd/events.sh $(BUILD)
 
@@ -242,6 +271,7 @@ fuzz: gen
 bench: deps
 	$(MAKE) --no-print-directory guest-image tests
 	bash tests/bench/boot.sh $(BUILD)
+	bash tests/bench/vmm.sh $(BUILD)
 
 check: deps
 	$(MAKE) --no-print-directory format-check
@@ -252,6 +282,7 @@ check: deps
 	$(MAKE) --no-print-directory check-measure
 	$(MAKE) --no-print-directory check-agent
 	$(MAKE) --no-print-directory check-guest
+	$(MAKE) --no-print-directory check-vmm
 	$(MAKE) --no-print-directory check-containerd
 	@echo "make check: all passed"
 

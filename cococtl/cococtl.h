@@ -12,6 +12,8 @@
 
 int cmd_initdata(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
+int cmd_domain_xml(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Print "cococtl: <message>" for a failed operation and return 1. */
 int fail_with(const struct coco_error *err, int r);

@@ -105,5 +105,9 @@ int main(int argc, char **argv)
                 return cmd_initdata(argc - 1, argv + 1);
         if (strcmp(cmd, "measure") == 0)
                 return cmd_measure(argc - 1, argv + 1);
+        if (strcmp(cmd, "domain-xml") == 0)
+                return cmd_domain_xml(argc - 1, argv + 1);
+        if (strcmp(cmd, "check") == 0)
+                return cmd_check(argc - 1, argv + 1);
         return usage_error("unknown command \"%s\"", cmd);
 }

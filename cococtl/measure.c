@@ -176,7 +176,7 @@ static int reference_values(const char *config, const char *initdata_path)
         _cleanup_(json_decrefp) json_t *out = json_object();
         _cleanup_(json_decrefp) json_t *arts = json_object();
         _cleanup_(json_decrefp) json_t *refs = json_object();
-        struct cfg_launch l;
+        _cleanup_(cfg_launch_done) struct cfg_launch l = {0};
         uint8_t digest[MEASURE_DIGEST_SIZE];
         int r;
 

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <libgen.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "launch.h"
 #include "macro.h"
+#include "util.h"
 
 /* CPUID Fn0000_0001_EAX: family, model and stepping with their extended fields. */
 static uint32_t cpu_sig(unsigned family, unsigned model, unsigned stepping)
@@ -36,6 +40,39 @@ int cfg_vcpu_sig(const char *type, uint32_t *ret)
         return -ENOENT;
 }
 
+/* The image's own kernel parameters, from manifest.json beside the initrd; NULL when none. */
+static int image_cmdline(const char *initrd, char **ret, struct coco_error **err)
+{
+        _cleanup_free_ char *copy = xstrdup(initrd);
+        _cleanup_free_ char *path = xasprintf("%s/manifest.json", dirname(copy));
+        json_error_t je;
+
+        *ret = NULL;
+        if (access(path, F_OK) < 0)
+                return 0;
+        json_t *m = json_load_file(path, 0, &je);
+        if (!m)
+                return coco_error_set(err, EINVAL, "guest image manifest \"%s\": %s", path,
+                                      je.text);
+        json_t *c = json_object_get(m, "cmdline");
+        int r = 0;
+        if (c && !json_is_string(c))
+                r = coco_error_set(err, EINVAL,
+                                   "guest image manifest \"%s\": cmdline is not a "
+                                   "string",
+                                   path);
+        else if (c && json_string_length(c))
+                *ret = xstrdup(json_string_value(c));
+        json_decref(m);
+        return r;
+}
+
+void cfg_launch_done(struct cfg_launch *l)
+{
+        free(l->cmdline);
+        l->cmdline = NULL;
+}
+
 int cfg_launch_build(const struct cfg_class *c, const struct initdata *id,
                      const struct cfg_overrides *o, struct cfg_launch *ret, struct coco_error **err)
 {
@@ -43,8 +80,11 @@ int cfg_launch_build(const struct cfg_class *c, const struct initdata *id,
                 .cls = c,
                 .vcpus = c->vcpus,
                 .memory_mib = c->memory_mib,
-                .cmdline = c->kernel_params,
         };
+        _cleanup_free_ char *image = NULL;
+        int r = image_cmdline(c->initrd, &image, err);
+        if (r < 0)
+                return r;
 
         if (o && o->vcpus) {
                 if (o->vcpus > c->max_vcpus)
@@ -69,6 +109,8 @@ int cfg_launch_build(const struct cfg_class *c, const struct initdata *id,
                                       "signature, so its launch cannot be measured; use an EPYC "
                                       "model",
                                       c->path, c->vcpu_model);
+        l.cmdline = xasprintf("%s%s%s", c->kernel_params, *c->kernel_params && image ? " " : "",
+                              image ? image : "");
         if (id) {
                 l.has_initdata = true;
                 initdata_launch_field(id, l.host_data, sizeof(l.host_data));

@@ -19,8 +19,8 @@ struct cfg_launch {
         const struct cfg_class *cls; /* borrowed */
         unsigned vcpus;
         uint64_t memory_mib;
-        const char *cmdline; /* the kernel command line, exactly as passed */
-        uint32_t vcpu_sig;   /* snp: CPUID signature of cls->vcpu_model */
+        char *cmdline;     /* the kernel command line, exactly as passed (owned) */
+        uint32_t vcpu_sig; /* snp: CPUID signature of cls->vcpu_model */
         bool has_initdata;
         uint8_t host_data[INITDATA_HOST_DATA_SIZE];   /* snp */
         uint8_t mrconfigid[INITDATA_MRCONFIGID_SIZE]; /* tdx */
@@ -29,6 +29,12 @@ struct cfg_launch {
 /* The CPUID signature of a QEMU vCPU model ("EPYC-v4", "EPYC-Milan"...); -ENOENT if unknown. */
 int cfg_vcpu_sig(const char *model, uint32_t *ret);
 
+/*
+ * The command line is the class's kernel_params followed by the "cmdline" of
+ * the guest image's manifest.json when one sits beside the initrd (the
+ * parameters the image needs). Free with cfg_launch_done().
+ */
 int cfg_launch_build(const struct cfg_class *c, const struct initdata *id,
                      const struct cfg_overrides *o, struct cfg_launch *ret,
                      struct coco_error **err);
+void cfg_launch_done(struct cfg_launch *l);

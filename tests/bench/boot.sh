@@ -18,9 +18,9 @@ cp "$build/tests/poweroff-init" "$tmp/bare/init"
 mknod -m 600 "$tmp/bare/dev/console" c 5 1
 (cd "$tmp/bare" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet | gzip -n >"$tmp/bare.cpio.gz")
 
-qemu() { # initrd, extra args...
+qemu() { # initrd, extra args... (exec: a background call's $! is QEMU itself)
 	local initrd=$1; shift
-	qemu-system-x86_64 -machine pc,accel=tcg -m 512 -smp 1 -nographic -no-reboot \
+	exec qemu-system-x86_64 -machine pc,accel=tcg -m 512 -smp 1 -nographic -no-reboot \
 		-kernel "$build/guest/vmlinuz" -initrd "$initrd" -append "console=ttyS0 $cmdline" \
 		-serial null -monitor none "$@"
 }
@@ -28,7 +28,7 @@ now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 for i in $(seq "$runs"); do
-	t0=$(now); qemu "$tmp/bare.cpio.gz" >/dev/null 2>&1; t1=$(now)
+	t0=$(now); (qemu "$tmp/bare.cpio.gz" >/dev/null 2>&1); t1=$(now)
 	echo "$t1 - $t0" | bc
 done | median >"$tmp/bare.t"
 

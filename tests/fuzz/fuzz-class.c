@@ -21,8 +21,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             !c->kernel || !c->initrd)
                 __builtin_trap();
         struct cfg_overrides o = {.vcpus = c->max_vcpus, .memory_mib = c->max_memory_mib};
-        if (cfg_launch_build(c, NULL, &o, &l, NULL) == 0 && l.vcpus != c->max_vcpus)
-                __builtin_trap();
+        if (cfg_launch_build(c, NULL, &o, &l, NULL) == 0) {
+                if (l.vcpus != c->max_vcpus)
+                        __builtin_trap();
+                cfg_launch_done(&l);
+        }
         cfg_class_free(c);
         return 0;
 }

@@ -86,7 +86,7 @@ static void test_launch_overrides(void **state)
         (void)state;
         _cleanup_(cfg_class_freep) struct cfg_class *c =
                 parse_ok("{" BASE ", \"max_vcpus\": 4, \"max_memory_mib\": 4096}");
-        struct cfg_launch l;
+        _cleanup_(cfg_launch_done) struct cfg_launch l = {0};
         struct cfg_overrides ok = {.vcpus = 4, .memory_mib = 1024}, big = {.vcpus = 5};
         struct cfg_overrides mem = {.memory_mib = 8192};
         _cleanup_error_ struct coco_error *e1 = NULL, *e2 = NULL;
@@ -95,6 +95,7 @@ static void test_launch_overrides(void **state)
         assert_int_equal(l.vcpus, 4);
         assert_int_equal(l.memory_mib, 1024);
         assert_false(l.has_initdata);
+        cfg_launch_done(&l);
         assert_int_equal(cfg_launch_build(c, NULL, &big, &l, &e1), -EINVAL);
         assert_non_null(strstr(e1->message, "asks for 5 vCPUs"));
         assert_int_equal(cfg_launch_build(c, NULL, &mem, &l, &e2), -EINVAL);
