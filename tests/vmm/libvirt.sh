@@ -102,5 +102,15 @@ bad "an unreachable libvirt" "connecting to libvirt" \
 bad "a missing kernel" "kernel: /nonexistent/vmlinuz" \
 	"{\"tee\": \"none\", \"accelerator\": \"tcg\", \"kernel\": \"/nonexistent/vmlinuz\", \"initrd\": \"$PWD/$build/guest/initramfs.cpio.gz\"}"
 
+# A malformed initdata annotation: the pod's VM is refused with the reason.
+for value in 'not-base64!' "$(printf 'version = "0.1.0"\nalgorithm = "md5"\n' | gzip -n | base64 -w0)"; do
+	o=$(vmm "{\"op\":\"start\",\"sandbox\":\"$sb-bad\",\"config\":\"$work/dev.json\",\"run_dir\":\"$work/$sb-bad\",\"initdata\":\"$value\"}")
+	msg=$(json_get "$o" '["error"]["message"]' 2>/dev/null || true)
+	if [[ $(json_get "$o" '["ok"]') == False && "$msg" == *initdata* ]]; then ok "bad initdata: $msg"; else nok "bad initdata: $o"; fi
+	if [[ -e "$work/$sb-bad" || -n "$(virsh -c qemu:///system list --all --name | grep "coco-$sb-bad" || true)" ]]; then
+		nok "bad initdata left something behind"
+	fi
+done
+
 echo "coco-vmm with libvirt: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
