@@ -77,9 +77,10 @@ VMM_HELPER_SRC := vmm/coco-vmm.c
 AGENT_SRC := guestimg/agent/main.c guestimg/agent/boot.c guestimg/agent/channel.c \
              guestimg/agent/service.c guestimg/agent/policy.c guestimg/agent/initdata-boot.c \
              guestimg/agent/container.c guestimg/agent/process.c guestimg/agent/spawn.c \
-             guestimg/agent/storage.c
+             guestimg/agent/storage.c guestimg/agent/network.c
 # The agent is PID 1 of an initramfs with no libraries: link it statically.
-AGENT_LIBS := -static -lprotobuf-c -lcap -ljansson -lcrypto -lz -ldl -pthread
+AGENT_LIBS := -static -lprotobuf-c -lcap -lnl-route-3 -lnl-3 -ljansson -lcrypto -lz -ldl -lm -pthread
+NL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libnl-route-3.0)
 UNIT_TESTS := error frame ttrpc log toml initdata ovmf class
 FUZZERS := frame request toml initdata ovmf class
 FUZZ_RUNS ?= 200000
@@ -160,6 +161,7 @@ $(LIBVMM): $(call obj,$(VMM_SRC))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(call obj,$(VMM_SRC) $(VMM_HELPER_SRC) cococtl/vmm.c): CFLAGS += $(VIRT_CFLAGS)
+$(call obj,guestimg/agent/network.c): CFLAGS += $(NL_CFLAGS)
 
 $(BUILD)/bin/cococtl: $(call obj,$(COCOCTL_SRC)) $(LIBVMM) $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
@@ -203,7 +205,7 @@ $(BUILD)/tests/agent-%: $(OBJ)/tests/guest/agent-%.o $(OBJ)/tests/guest/client.o
 # The agent linked dynamically, for host tests (and ASan, which cannot be static).
 $(BUILD)/tests/coco-agent-host: $(call obj,$(AGENT_SRC)) $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
-	$(LINK) -lcap
+	$(LINK) -lcap $(shell $(PKG_CONFIG) --libs libnl-route-3.0)
 
 tests: $(TEST_BINS)
 

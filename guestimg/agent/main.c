@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "network.h"
 #include "util.h"
 
 #define MODULE_LIST  "/lib/modules/load.list"
@@ -68,6 +69,8 @@ static int boot(struct agent *a)
         if (boot_cmdline_has("coco.debug=1"))
                 log_set_level(LOG_DEBUG);
         setup_cgroups(a);
+        if (net_bring_up_loopback() < 0)
+                log_warn("bringing up lo failed");
         a->state_dir = xstrdup("/run/coco-agent");
         (void)mkdir(a->state_dir, 0700);
         /* a bad initdata disk is logged and makes the policy fail closed; serving goes on */

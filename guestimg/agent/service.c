@@ -7,6 +7,7 @@
 #include "agent.h"
 #include "kata/health.pb-c.h"
 #include "log.h"
+#include "network.h"
 #include "util.h"
 
 #define HANDLER(name)                                                                              \
@@ -294,6 +295,39 @@ HANDLER(set_policy)
         EMPTY_OK;
 }
 
+HANDLER(update_interface)
+{
+        struct agent *a = ud;
+        const Grpc__UpdateInterfaceRequest *req = (const void *)in;
+        POLICY(a, "UpdateInterface");
+        int r = net_update_interface(req->interface, err);
+        if (r < 0)
+                return r;
+        ttrpc_call_reply(call, &req->interface->base);
+        return 0;
+}
+
+HANDLER(update_routes)
+{
+        struct agent *a = ud;
+        const Grpc__UpdateRoutesRequest *req = (const void *)in;
+        Grpc__Routes none = GRPC__ROUTES__INIT;
+        POLICY(a, "UpdateRoutes");
+        int r = net_update_routes(req->routes, err);
+        if (r < 0)
+                return r;
+        ttrpc_call_reply(call, req->routes ? &req->routes->base : &none.base);
+        return 0;
+}
+
+HANDLER(list_interfaces)
+{
+        struct agent *a = ud;
+        (void)in;
+        POLICY(a, "ListInterfaces");
+        return net_list_interfaces(call, err);
+}
+
 #define M(name, type, fn)                                                                          \
         {                                                                                          \
                 name, &grpc__##type##__descriptor, fn                                              \
@@ -322,6 +356,9 @@ static const struct ttrpc_method agent_methods[] = {
         M("GetOOMEvent", get_oomevent_request, get_oom_event),
         M("GetGuestDetails", guest_details_request, get_guest_details),
         M("SetPolicy", set_policy_request, set_policy),
+        M("UpdateInterface", update_interface_request, update_interface),
+        M("UpdateRoutes", update_routes_request, update_routes),
+        M("ListInterfaces", list_interfaces_request, list_interfaces),
 };
 
 void service_register(struct agent *a)

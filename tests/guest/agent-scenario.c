@@ -7,7 +7,7 @@
  * serving, removal and, optionally, DestroySandbox.
  *
  *   agent-scenario --socket PATH (--rootfs-pci SLOT | --rootfs-dir DIR)
- *                  [--expect-cgroups] [--destroy]
+ *                  [--expect-cgroups] [--destroy] [--network MAC]
  */
 #include <getopt.h>
 #include <signal.h>
@@ -52,6 +52,9 @@ static void run_to_exit(void)
         check(st == 3, "c1 exits with 3 (got %d)", st);
         ctr_free(&c);
 }
+
+static const char *net_mac;
+static void network(const char *mac);
 
 static void long_running(bool expect_cgroups)
 {
@@ -126,6 +129,8 @@ static void long_running(bool expect_cgroups)
         if (stats)
                 protobuf_c_message_free_unpacked(&stats->base, NULL);
 
+        if (net_mac)
+                network(net_mac);
         check(signal_proc("c2", "", SIGKILL) == 0, "SignalProcess SIGKILL to every process of c2");
         st = wait_status("c2", "");
         check(st == 128 + SIGKILL, "c2's init ends with 137 (got %d)", st);
@@ -164,6 +169,68 @@ static void bad_requests(void)
         health("after the bad requests", 10 * SEC);
 }
 
+/* Configure the NIC with mac, check it with ListInterfaces and from inside a container. */
+static void network(const char *mac)
+{
+        Types__IPAddress ip = TYPES__IPADDRESS__INIT, *ips[] = {&ip};
+        Types__Interface want = TYPES__INTERFACE__INIT;
+        Grpc__UpdateInterfaceRequest ui = GRPC__UPDATE_INTERFACE_REQUEST__INIT;
+        _cleanup_error_ struct coco_error *e1 = NULL, *e2 = NULL, *e3 = NULL;
+
+        ip.address = "10.0.2.15";
+        ip.mask = "24";
+        want.name = "eth0";
+        want.hwaddr = (char *)mac;
+        want.mtu = 1400;
+        want.ipaddresses = ips;
+        want.n_ipaddresses = 1;
+        ui.interface = &want;
+        int rc = call("UpdateInterface", &ui.base, &types__interface__descriptor, NULL, 10 * SEC,
+                      &e1);
+        check(rc == 0, "UpdateInterface configures %s%s%s", mac, e1 ? ": " : "",
+              e1 ? e1->message : "");
+
+        Types__Route def = TYPES__ROUTE__INIT, *rts[] = {&def};
+        Grpc__Routes routes = GRPC__ROUTES__INIT;
+        Grpc__UpdateRoutesRequest ur = GRPC__UPDATE_ROUTES_REQUEST__INIT;
+        def.dest = "default";
+        def.gateway = "10.0.2.2";
+        def.device = "eth0";
+        routes.routes = rts;
+        routes.n_routes = 1;
+        ur.routes = &routes;
+        rc = call("UpdateRoutes", &ur.base, &grpc__routes__descriptor, NULL, 10 * SEC, &e2);
+        check(rc == 0, "UpdateRoutes adds a default route%s%s", e2 ? ": " : "",
+              e2 ? e2->message : "");
+
+        Grpc__ListInterfacesRequest li = GRPC__LIST_INTERFACES_REQUEST__INIT;
+        Grpc__Interfaces *ifs = NULL;
+        bool seen = false;
+        rc = call("ListInterfaces", &li.base, &grpc__interfaces__descriptor,
+                  (ProtobufCMessage **)&ifs, 10 * SEC, NULL);
+        for (size_t i = 0; rc == 0 && i < ifs->n_interfaces; i++) {
+                const Types__Interface *it = ifs->interfaces[i];
+                for (size_t j = 0; j < it->n_ipaddresses; j++)
+                        seen |= strcmp(it->name, "eth0") == 0 && it->mtu == 1400 &&
+                                strcmp(it->ipaddresses[j]->address, "10.0.2.15") == 0 &&
+                                strcmp(it->ipaddresses[j]->mask, "24") == 0;
+        }
+        check(seen, "ListInterfaces shows eth0 with 10.0.2.15/24 and MTU 1400");
+        if (ifs)
+                protobuf_c_message_free_unpacked(&ifs->base, NULL);
+
+        char *show[] = {"/bin/sh", "-c", "ip route; ip addr show eth0", NULL};
+        exec_proc("c2", "e-net", show, false, NULL);
+        _cleanup_free_ char *out = read_all_stream("c2", "e-net", false);
+        check(strstr(out, "default via 10.0.2.2 dev eth0") && strstr(out, "inet 10.0.2.15/24"),
+              "a container sees the address and route (got \"%s\")", out);
+
+        want.hwaddr = "02:00:00:00:00:99";
+        rc = call("UpdateInterface", &ui.base, &types__interface__descriptor, NULL, 10 * SEC, &e3);
+        check(rc == -ENOENT && contains(e3, "no interface with MAC"),
+              "an unknown MAC is NotFound: %s", e3 ? e3->message : "(no error)");
+}
+
 static void removal(void)
 {
         _cleanup_error_ struct coco_error *err = NULL;
@@ -180,6 +247,7 @@ int main(int argc, char **argv)
                 {"rootfs-dir", required_argument, NULL, 'd'},
                 {"expect-cgroups", no_argument, NULL, 'c'},
                 {"destroy", no_argument, NULL, 'D'},
+                {"network", required_argument, NULL, 'n'},
                 {},
         };
         const char *sock = NULL;
@@ -202,6 +270,9 @@ int main(int argc, char **argv)
                         break;
                 case 'D':
                         destroy = true;
+                        break;
+                case 'n':
+                        net_mac = optarg;
                         break;
                 default:
                         return 2;

@@ -33,10 +33,12 @@ qemu-system-x86_64 -machine pc,accel=tcg -m 512 -smp 1 -nographic -no-reboot \
 	-device virtserialport,chardev=agent,name=agent.channel.0 \
 	-drive "file=$tmp/rootfs.img,if=none,id=rootfs,format=raw,readonly=on" \
 	-device virtio-blk-pci,drive=rootfs,addr=0x5 \
+	-netdev user,id=net0,restrict=on -device virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56 \
 	>"$tmp/qemu.log" 2>&1 &
 qemu_pid=$!
 
-"$build/tests/agent-scenario" --socket "$tmp/agent.sock" --rootfs-pci 05 --expect-cgroups --destroy
+"$build/tests/agent-scenario" --socket "$tmp/agent.sock" --rootfs-pci 05 --expect-cgroups --destroy \
+	--network 52:54:00:12:34:56
 
 # DestroySandbox powers the guest off: QEMU must exit by itself.
 for _ in $(seq 300); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.1; done
