@@ -51,7 +51,7 @@ GOGO      := $(GOSRC)/github.com/gogo/protobuf
 CTRD      := github.com/containerd/containerd
 PROTO_INC := -Ilib/proto -I$(GOSRC) -I$(GOGO) -I$(GOGO)/protobuf
 PROTOS := \
-	ttrpc.proto bootstrap.proto \
+	ttrpc.proto bootstrap.proto runtimeoptions.proto \
 	kata/agent.proto kata/oci.proto kata/types.proto kata/health.proto \
 	$(CTRD)/runtime/v2/task/shim.proto \
 	$(CTRD)/api/types/mount.proto $(CTRD)/api/types/task/task.proto \
@@ -69,8 +69,10 @@ GEN_STAMP := $(GEN)/.stamp
 LIB_SRC := lib/error.c lib/log.c lib/util.c lib/base64.c lib/ttrpc-frame.c \
            lib/ttrpc-server.c lib/ttrpc-client.c \
            config/toml.c config/initdata.c config/class.c config/launch.c \
-           guestimg/measure/ovmf.c guestimg/measure/snp.c guestimg/measure/tdx.c
-SHIM_SRC := shim/main.c
+           guestimg/measure/ovmf.c guestimg/measure/snp.c guestimg/measure/tdx.c \
+           vmm/vmm.c
+SHIM_SRC := shim/main.c shim/service.c shim/sandbox.c shim/spec.c shim/rootfs.c shim/io.c \
+            shim/events.c
 COCOCTL_SRC := cococtl/main.c cococtl/initdata.c cococtl/measure.c cococtl/vmm.c
 VMM_SRC := vmm/domain-xml.c vmm/libvirt.c vmm/preflight.c
 VMM_HELPER_SRC := vmm/coco-vmm.c
@@ -178,6 +180,7 @@ $(BUILD)/bin/coco-agent: $(call obj,$(AGENT_SRC)) $(LIBCOCO) $(LIBGEN)
 
 guest-image: $(BUILD)/bin/coco-agent
 	bash guestimg/build-image.sh $(BUILD)/guest $(BUILD)/bin/coco-agent build/guest-cache
+	/usr/bin/python3 scripts/build-config.py $(BUILD)
 
 $(BUILD)/tests/pidfd-wait: tests/vmm/pidfd-wait.c
 	@mkdir -p $(dir $@)
@@ -259,8 +262,9 @@ check-vmm: guest-image tests
 	bash tests/vmm/golden.sh $(BUILD)
 	bash tests/vmm/libvirt.sh $(BUILD)
 
-check-containerd: all tests
+check-containerd: guest-image tests
 	bash tests/containerd/events.sh $(BUILD)
+	bash tests/containerd/run.sh $(BUILD)
 
 fuzz: gen
 	$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FUZZ=1 fuzzers

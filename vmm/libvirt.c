@@ -57,19 +57,6 @@ static int lv_error(struct coco_error **err, const char *what)
         return r;
 }
 
-void vmm_vm_done(struct vmm_vm *vm)
-{
-        free(vm->name);
-        free(vm->agent_socket);
-        free(vm->console_log);
-        *vm = (struct vmm_vm){0};
-}
-
-char *vmm_domain_name(const char *sandbox_id)
-{
-        return xasprintf("coco-%s", sandbox_id);
-}
-
 int vmm_libvirt_open(const char *uri, struct vmm_libvirt **ret, struct coco_error **err)
 {
         struct vmm_libvirt *l;

@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * containerd's task service (v2 and v3: the same messages). Methods not
+ * listed answer Unimplemented with the reason. Events go out in the order
+ * create, start, exit, delete.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "github.com/containerd/containerd/api/events/task.pb-c.h"
+#include "initdata.h"
+#include "log.h"
+#include "runtimeoptions.pb-c.h"
+#include "shim.h"
+#include "util.h"
+
+#define HANDLER(name)                                                                              \
+        static int name(void *ud, struct ttrpc_call *call, const ProtobufCMessage *in,             \
+                        struct coco_error **err)
+#define GUEST_ROOT "/run/kata-containers/%s/rootfs"
+
+typedef Containerd__Task__V2__CreateTaskRequest CreateReq;
+
+static struct task *find(struct shim *s, const char *id)
+{
+        for (struct task *t = s->tasks; t; t = t->next)
+                if (strcmp(t->id, id) == 0)
+                        return t;
+        return NULL;
+}
+
+static void set_time(Google__Protobuf__Timestamp *ts, uint64_t ns)
+{
+        ts->seconds = (int64_t)(ns / NSEC_PER_SEC);
+        ts->nanos = (int32_t)(ns % NSEC_PER_SEC);
+}
+
+static uint32_t task_pid(struct shim *s)
+{
+        return s->sandbox ? (uint32_t)s->sandbox->vm.pid : 0;
+}
+
+/* ConfigPath from the runtime options, else the built-in default. */
+static char *config_path(struct shim *s, const CreateReq *req, struct coco_error **err)
+{
+        if (req->options && req->options->value.len) {
+                Runtimeoptions__V1__Options *o = runtimeoptions__v1__options__unpack(
+                        NULL, req->options->value.len, req->options->value.data);
+                char *p = o && o->config_path && *o->config_path ? xstrdup(o->config_path) : NULL;
+                if (o)
+                        runtimeoptions__v1__options__free_unpacked(o, NULL);
+                if (p)
+                        return p;
+        }
+        char *d = default_config_path(s->self_dir);
+        if (!d)
+                coco_error_set(err, ENOENT,
+                               "no runtime class file: set ConfigPath in the runtime "
+                               "options (ctr --runtime-config-path) or install "
+                               "/etc/coco/dev.json");
+        return d;
+}
+
+static void save_state(const struct task *t, const struct sandbox *sb, bool owns_vm)
+{
+        _cleanup_free_ char *path = xasprintf("%s/" SHIM_STATE_FILE, t->bundle);
+        json_t *st = json_pack("{s:s, s:s, s:s, s:b, s:s}", "sandbox", sb->id, "config",
+                               sb->config_path, "run_dir", sb->run_dir, "owns_vm", owns_vm, "image",
+                               t->image ? t->image : "");
+        if (json_dump_file(st, path, JSON_COMPACT) < 0)
+                log_warn("saving %s failed", path);
+        json_decref(st);
+}
+
+static int hotplug(struct shim *s, struct task *t, bool plug, struct coco_error **err)
+{
+        struct sandbox *sb = s->sandbox;
+        _cleanup_free_ char *req =
+                plug ? xasprintf("{\"op\":\"hotplug-disk\",\"sandbox\":\"%s\",\"config\":\"%s\","
+                                 "\"path\":\"%s\",\"slot\":%u,\"readonly\":true}",
+                                 sb->id, sb->config_path, t->image, t->slot)
+                     : xasprintf("{\"op\":\"unplug-disk\",\"sandbox\":\"%s\",\"config\":\"%s\","
+                                 "\"path\":\"%s\"}",
+                                 sb->id, sb->config_path, t->image);
+        return vmm_helper(s, req, NULL, err);
+}
+
+/* The rootfs: an image of containerd's snapshot (none class) or an in-guest pull. */
+static int prepare_rootfs(struct shim *s, struct task *t, const CreateReq *req, Grpc__Spec *spec,
+                          Grpc__Storage *st, struct coco_error **err)
+{
+        struct sandbox *sb = s->sandbox;
+        static char *ro[] = {"ro"};
+        char *root = xasprintf(GUEST_ROOT, t->id);
+
+        grpc__storage__init(st);
+        st->mount_point = root;
+        spec->root->path = root;
+        if (sb->cls->tee != CFG_TEE_NONE) {
+                /* nothing of the image is shared from the host: the guest pulls it */
+                const char *image = spec_annotation(spec, "io.kubernetes.cri.image-name");
+                st->driver = "image_guest_pull";
+                st->source = (char *)(image ? image : "");
+                st->fstype = "overlay";
+                return 0;
+        }
+        if (sb->next_slot > 0x1f)
+                return coco_error_set(err, ENOSPC,
+                                      "the pod's VM has no free PCI slot for another "
+                                      "container (16 at most)");
+        t->slot = sb->next_slot++;
+        t->image = xasprintf("%s/%s.img", sb->run_dir, t->id);
+        int r = rootfs_image(t->bundle, (const Containerd__Types__Mount *const *)req->rootfs,
+                             req->n_rootfs, t->image, err);
+        if (r >= 0)
+                r = hotplug(s, t, true, err);
+        if (r < 0)
+                return r;
+        st->driver = "blk";
+        st->source = xasprintf("%02x", t->slot);
+        st->fstype = "ext4";
+        st->options = ro;
+        st->n_options = 1;
+        return 0;
+}
+
+static void task_free(struct task *t)
+{
+        free(t->id);
+        free(t->bundle);
+        free(t->stdin_path);
+        free(t->stdout_path);
+        free(t->stderr_path);
+        free(t->image);
+        free(t);
+}
+
+static void release_rootfs(struct shim *s, struct task *t)
+{
+        if (!t->image)
+                return;
+        if (s->sandbox)
+                (void)hotplug(s, t, false, NULL);
+        (void)unlink(t->image);
+}
+
+HANDLER(task_create)
+{
+        struct shim *s = ud;
+        const CreateReq *req = (const void *)in;
+        _cleanup_(arena_freep) struct arena *arena = NULL;
+        _cleanup_free_ char *cfg = NULL, *annotations = NULL;
+        Grpc__Spec *spec = NULL;
+        Grpc__Storage st, *sts[1] = {&st};
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        bool dup = find(s, req->id) != NULL;
+        pthread_mutex_unlock(&s->lock);
+        if (dup)
+                return coco_error_set(err, EEXIST, "task \"%s\" already exists", req->id);
+        if ((r = spec_load(req->bundle, &arena, &spec, &annotations, err)) < 0)
+                return r;
+        if (!(cfg = config_path(s, req, err)))
+                return -ENOENT;
+        const char *sbid = spec_annotation(spec, "io.kubernetes.cri.sandbox-id");
+        const char *initdata = spec_annotation(spec, INITDATA_ANNOTATION);
+        if (!initdata)
+                initdata = spec_annotation(spec, INITDATA_ANNOTATION_OLD);
+        if (initdata) { /* refuse bad initdata before any VM exists, with the reason */
+                _cleanup_(initdata_freep) struct initdata *id = NULL;
+                if ((r = initdata_from_annotation(initdata, &id, err)) < 0)
+                        return coco_error_wrap(err, r, "pod annotation %s", INITDATA_ANNOTATION);
+        }
+        bool started_vm = !s->sandbox;
+        if ((r = sandbox_ensure(s, sbid ? sbid : req->id, cfg, initdata, err)) < 0)
+                return r;
+
+        struct task *t = xcalloc(1, sizeof(*t));
+        t->id = xstrdup(req->id);
+        t->bundle = xstrdup(req->bundle);
+        t->stdin_path = xstrdup(req->stdin);
+        t->stdout_path = xstrdup(req->stdout);
+        t->stderr_path = xstrdup(req->stderr);
+        t->terminal = req->terminal;
+        spec->process->terminal = req->terminal;
+
+        Grpc__CreateContainerRequest cc = GRPC__CREATE_CONTAINER_REQUEST__INIT;
+        r = prepare_rootfs(s, t, req, spec, &st, err);
+        if (r >= 0) {
+                cc.container_id = t->id;
+                cc.exec_id = t->id;
+                cc.oci = spec;
+                cc.storages = sts;
+                cc.n_storages = 1;
+                r = agent_call(s, "CreateContainer", &cc.base, NULL, NULL,
+                               (uint64_t)s->sandbox->cls->create_timeout_s * NSEC_PER_SEC, err);
+        }
+        free(st.mount_point);
+        if (t->image)
+                free(st.source);
+        if (r < 0) {
+                release_rootfs(s, t);
+                task_free(t);
+                if (started_vm && !s->tasks)
+                        sandbox_teardown(s);
+                return coco_error_wrap(err, r, "creating task \"%s\"", req->id);
+        }
+        save_state(t, s->sandbox, started_vm);
+        pthread_mutex_lock(&s->lock);
+        t->next = s->tasks;
+        s->tasks = t;
+        pthread_mutex_unlock(&s->lock);
+
+        Containerd__Events__TaskCreate ev = CONTAINERD__EVENTS__TASK_CREATE__INIT;
+        Containerd__Events__TaskIO io = CONTAINERD__EVENTS__TASK_IO__INIT;
+        io.stdin = t->stdin_path;
+        io.stdout = t->stdout_path;
+        io.stderr = t->stderr_path;
+        io.terminal = t->terminal;
+        ev.container_id = t->id;
+        ev.bundle = t->bundle;
+        ev.io = &io;
+        ev.pid = task_pid(s);
+        ev.rootfs = req->rootfs;
+        ev.n_rootfs = req->n_rootfs;
+        event_publish(s, "/tasks/create", &ev.base, "containerd.events.TaskCreate");
+
+        Containerd__Task__V2__CreateTaskResponse resp =
+                CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+        resp.pid = task_pid(s);
+        ttrpc_call_reply(call, &resp.base);
+        log_info("task \"%s\" created", t->id);
+        return 0;
+}
+
+struct waiter {
+        struct shim *s;
+        struct task *t;
+};
+
+static void *wait_exit(void *arg)
+{
+        struct waiter *w = arg;
+        struct shim *s = w->s;
+        struct task *t = w->t;
+        Grpc__WaitProcessRequest req = GRPC__WAIT_PROCESS_REQUEST__INIT;
+        Grpc__WaitProcessResponse *resp = NULL;
+        uint32_t status = 255;
+
+        free(w);
+        req.container_id = t->id;
+        req.exec_id = "";
+        if (agent_call(s, "WaitProcess", &req.base, &grpc__wait_process_response__descriptor,
+                       (ProtobufCMessage **)&resp, 0, NULL) == 0) {
+                status = (uint32_t)resp->status;
+                protobuf_c_message_free_unpacked(&resp->base, NULL);
+        }
+        io_join(t); /* all output is written before the exit is reported */
+        pthread_mutex_lock(&s->lock);
+        t->status = TASK_STOPPED;
+        t->exit_status = status;
+        t->exited_at_ns = now_realtime_ns();
+        pthread_cond_broadcast(&s->changed);
+        pthread_mutex_unlock(&s->lock);
+
+        Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
+        Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        set_time(&ts, t->exited_at_ns);
+        ev.container_id = t->id;
+        ev.id = t->id;
+        ev.pid = task_pid(s);
+        ev.exit_status = status;
+        ev.exited_at = &ts;
+        event_publish(s, "/tasks/exit", &ev.base, "containerd.events.TaskExit");
+        log_info("task \"%s\" exited with %u", t->id, status);
+        return NULL;
+}
+
+static int lookup(struct shim *s, const char *id, const char *exec_id, struct task **ret,
+                  struct coco_error **err)
+{
+        if (exec_id && *exec_id)
+                return coco_error_set(err, EOPNOTSUPP,
+                                      "exec processes are not supported by this "
+                                      "shim yet");
+        pthread_mutex_lock(&s->lock);
+        struct task *t = find(s, id);
+        pthread_mutex_unlock(&s->lock);
+        if (!t)
+                return coco_error_set(err, ENOENT, "task \"%s\" not found", id);
+        *ret = t;
+        return 0;
+}
+
+HANDLER(task_start)
+{
+        struct shim *s = ud;
+        const Containerd__Task__V2__StartRequest *req = (const void *)in;
+        struct task *t;
+        int r = lookup(s, req->id, req->exec_id, &t, err);
+        if (r < 0)
+                return r;
+        if (t->status != TASK_CREATED)
+                return coco_error_set(err, EBUSY, "task \"%s\" was already started", t->id);
+        Grpc__StartContainerRequest sc = GRPC__START_CONTAINER_REQUEST__INIT;
+        sc.container_id = t->id;
+        io_start(s, t); /* the output relays are ready before the process runs */
+        r = agent_call(s, "StartContainer", &sc.base, NULL, NULL, 30 * NSEC_PER_SEC, err);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&s->lock);
+        t->status = TASK_RUNNING;
+        pthread_mutex_unlock(&s->lock);
+        Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;
+        ev.container_id = t->id;
+        ev.pid = task_pid(s);
+        event_publish(s, "/tasks/start", &ev.base, "containerd.events.TaskStart");
+        struct waiter *w = xmalloc(sizeof(*w));
+        *w = (struct waiter){s, t};
+        t->waiter_started = pthread_create(&t->waiter, NULL, wait_exit, w) == 0;
+        if (!t->waiter_started)
+                free(w);
+        Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
+        resp.pid = task_pid(s);
+        ttrpc_call_reply(call, &resp.base);
+        return 0;
+}
+
+HANDLER(task_wait)
+{
+        struct shim *s = ud;
+        const Containerd__Task__V2__WaitRequest *req = (const void *)in;
+        struct task *t;
+        int r = lookup(s, req->id, req->exec_id, &t, err);
+        if (r < 0)
+                return r;
+        Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
+        Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        pthread_mutex_lock(&s->lock);
+        while (t->status != TASK_STOPPED)
+                pthread_cond_wait(&s->changed, &s->lock);
+        resp.exit_status = t->exit_status;
+        set_time(&ts, t->exited_at_ns);
+        pthread_mutex_unlock(&s->lock);
+        resp.exited_at = &ts;
+        ttrpc_call_reply(call, &resp.base);
+        return 0;
+}
+
+HANDLER(task_state)
+{
+        struct shim *s = ud;
+        const Containerd__Task__V2__StateRequest *req = (const void *)in;
+        struct task *t;
+        int r = lookup(s, req->id, req->exec_id, &t, err);
+        if (r < 0)
+                return r;
+        static const Containerd__V1__Types__Status map[] = {
+                [TASK_CREATED] = CONTAINERD__V1__TYPES__STATUS__CREATED,
+                [TASK_RUNNING] = CONTAINERD__V1__TYPES__STATUS__RUNNING,
+                [TASK_STOPPED] = CONTAINERD__V1__TYPES__STATUS__STOPPED,
+        };
+        Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
+        Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        pthread_mutex_lock(&s->lock);
+        resp.id = t->id;
+        resp.bundle = t->bundle;
+        resp.pid = task_pid(s);
+        resp.status = map[t->status];
+        resp.stdin = t->stdin_path;
+        resp.stdout = t->stdout_path;
+        resp.stderr = t->stderr_path;
+        resp.terminal = t->terminal;
+        resp.exit_status = t->exit_status;
+        if (t->status == TASK_STOPPED) {
+                set_time(&ts, t->exited_at_ns);
+                resp.exited_at = &ts;
+        }
+        ttrpc_call_reply(call, &resp.base);
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+}
+
+HANDLER(task_kill)
+{
+        struct shim *s = ud;
+        const Containerd__Task__V2__KillRequest *req = (const void *)in;
+        struct task *t;
+        int r = lookup(s, req->id, req->exec_id, &t, err);
+        if (r < 0)
+                return r;
+        if (t->status == TASK_STOPPED)
+                return coco_error_set(err, ENOENT, "task \"%s\" has already exited", t->id);
+        Grpc__SignalProcessRequest sp = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
+        sp.container_id = t->id;
+        sp.exec_id = "";
+        sp.signal = req->signal;
+        (void)call;
+        return agent_call(s, "SignalProcess", &sp.base, NULL, NULL, 10 * NSEC_PER_SEC, err);
+}
+
+HANDLER(task_delete)
+{
+        struct shim *s = ud;
+        const Containerd__Task__V2__DeleteRequest *req = (const void *)in;
+        struct task *t;
+        int r = lookup(s, req->id, req->exec_id, &t, err);
+        if (r < 0)
+                return r;
+        if (t->status == TASK_RUNNING)
+                return coco_error_set(err, EBUSY, "task \"%s\" is running; kill it first", t->id);
+        if (t->waiter_started)
+                pthread_join(t->waiter, NULL);
+        Grpc__RemoveContainerRequest rc = GRPC__REMOVE_CONTAINER_REQUEST__INIT;
+        rc.container_id = t->id;
+        _cleanup_error_ struct coco_error *rerr = NULL;
+        if (agent_call(s, "RemoveContainer", &rc.base, NULL, NULL, 60 * NSEC_PER_SEC, &rerr) < 0)
+                log_warn("%s", coco_error_message(rerr, -EIO));
+        release_rootfs(s, t);
+
+        pthread_mutex_lock(&s->lock);
+        for (struct task **pp = &s->tasks; *pp; pp = &(*pp)->next)
+                if (*pp == t) {
+                        *pp = t->next;
+                        break;
+                }
+        bool last = !s->tasks;
+        pthread_mutex_unlock(&s->lock);
+
+        Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+        Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        set_time(&ts, t->exited_at_ns ? t->exited_at_ns : now_realtime_ns());
+        resp.pid = task_pid(s);
+        resp.exit_status = t->exit_status;
+        resp.exited_at = &ts;
+        Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
+        ev.container_id = t->id;
+        ev.id = t->id;
+        ev.pid = resp.pid;
+        ev.exit_status = resp.exit_status;
+        ev.exited_at = &ts;
+        if (last)
+                sandbox_teardown(s);
+        _cleanup_free_ char *state = xasprintf("%s/" SHIM_STATE_FILE, t->bundle);
+        (void)unlink(state);
+        event_publish(s, "/tasks/delete", &ev.base, "containerd.events.TaskDelete");
+        ttrpc_call_reply(call, &resp.base);
+        log_info("task \"%s\" deleted%s", t->id, last ? "; the pod's VM is gone" : "");
+        task_free(t);
+        return 0;
+}
+
+HANDLER(task_pids)
+{
+        struct shim *s = ud;
+        const Containerd__Task__V2__PidsRequest *req = (const void *)in;
+        struct task *t;
+        int r = lookup(s, req->id, NULL, &t, err);
+        if (r < 0)
+                return r;
+        Containerd__V1__Types__ProcessInfo pi = CONTAINERD__V1__TYPES__PROCESS_INFO__INIT;
+        Containerd__V1__Types__ProcessInfo *list[] = {&pi};
+        Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
+        pi.pid = task_pid(s);
+        resp.processes = list;
+        resp.n_processes = 1;
+        ttrpc_call_reply(call, &resp.base);
+        return 0;
+}
+
+HANDLER(task_connect)
+{
+        struct shim *s = ud;
+        (void)in, (void)err;
+        Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
+        resp.shim_pid = (uint32_t)getpid();
+        resp.task_pid = task_pid(s);
+        ttrpc_call_reply(call, &resp.base);
+        return 0;
+}
+
+HANDLER(task_close_io)
+{
+        struct shim *s = ud;
+        const Containerd__Task__V2__CloseIORequest *req = (const void *)in;
+        struct task *t;
+        int r = lookup(s, req->id, req->exec_id, &t, err);
+        if (r < 0)
+                return r;
+        Grpc__CloseStdinRequest c = GRPC__CLOSE_STDIN_REQUEST__INIT;
+        c.container_id = t->id;
+        c.exec_id = "";
+        (void)call;
+        return agent_call(s, "CloseStdin", &c.base, NULL, NULL, 10 * NSEC_PER_SEC, err);
+}
+
+HANDLER(task_resize_pty)
+{
+        struct shim *s = ud;
+        const Containerd__Task__V2__ResizePtyRequest *req = (const void *)in;
+        struct task *t;
+        int r = lookup(s, req->id, req->exec_id, &t, err);
+        if (r < 0)
+                return r;
+        Grpc__TtyWinResizeRequest w = GRPC__TTY_WIN_RESIZE_REQUEST__INIT;
+        w.container_id = t->id;
+        w.exec_id = "";
+        w.row = req->height;
+        w.column = req->width;
+        (void)call;
+        return agent_call(s, "TtyWinResize", &w.base, NULL, NULL, 10 * NSEC_PER_SEC, err);
+}
+
+HANDLER(task_shutdown)
+{
+        struct shim *s = ud;
+        (void)in, (void)call, (void)err;
+        pthread_mutex_lock(&s->lock);
+        bool idle = !s->tasks;
+        pthread_mutex_unlock(&s->lock);
+        if (idle) {
+                log_info("shutting down");
+                ttrpc_server_stop(s->server);
+        }
+        return 0;
+}
+
+static int unsupported(const char *what, struct coco_error **err)
+{
+        return coco_error_set(err, EOPNOTSUPP, "%s is not supported by the coco runtime", what);
+}
+
+HANDLER(task_pause)
+{
+        (void)ud, (void)call, (void)in;
+        return unsupported("pausing a task", err);
+}
+
+HANDLER(task_checkpoint)
+{
+        (void)ud, (void)call, (void)in;
+        return unsupported("checkpointing a confidential VM's task", err);
+}
+
+#define T(name, type, fn)                                                                          \
+        {                                                                                          \
+                name, &containerd__task__v2__##type##__descriptor, fn                              \
+        }
+
+static const struct ttrpc_method task_methods[] = {
+        T("Create", create_task_request, task_create),
+        T("Start", start_request, task_start),
+        T("Wait", wait_request, task_wait),
+        T("State", state_request, task_state),
+        T("Kill", kill_request, task_kill),
+        T("Delete", delete_request, task_delete),
+        T("Pids", pids_request, task_pids),
+        T("Connect", connect_request, task_connect),
+        T("CloseIO", close_iorequest, task_close_io),
+        T("ResizePty", resize_pty_request, task_resize_pty),
+        T("Shutdown", shutdown_request, task_shutdown),
+        T("Pause", pause_request, task_pause),
+        T("Resume", resume_request, task_pause),
+        T("Checkpoint", checkpoint_task_request, task_checkpoint),
+};
+
+void shim_register(struct shim *s)
+{
+        static struct ttrpc_service v2 = {"containerd.task.v2.Task", task_methods,
+                                          ELEMENTSOF(task_methods), NULL};
+        static struct ttrpc_service v3 = {"containerd.task.v3.Task", task_methods,
+                                          ELEMENTSOF(task_methods), NULL};
+        v2.userdata = v3.userdata = s;
+        (void)ttrpc_server_register(s->server, &v2);
+        (void)ttrpc_server_register(s->server, &v3);
+}

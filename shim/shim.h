@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * containerd-shim-coco-v2: one long-lived process per pod. It serves
+ * containerd's task service over ttRPC, starts the pod's VM through the
+ * coco-vmm helper (it never loads libvirt) and relays every container
+ * operation to the agent in the VM.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "class.h"
+#include "error.h"
+#include "github.com/containerd/containerd/runtime/v2/task/shim.pb-c.h"
+#include "kata/agent.pb-c.h"
+#include "ttrpc.h"
+#include "vmm.h"
+
+#define SHIM_STATE_FILE "coco-shim.json" /* in the bundle: what delete needs after a crash */
+
+enum task_status { TASK_CREATED, TASK_RUNNING, TASK_STOPPED };
+
+struct task {
+        struct task *next;
+        char *id;
+        char *bundle;
+        char *stdin_path, *stdout_path, *stderr_path;
+        bool terminal;
+        char *image;   /* the rootfs disk image on the host */
+        unsigned slot; /* its PCI slot */
+        enum task_status status;
+        uint32_t exit_status;
+        uint64_t exited_at_ns;
+        pthread_t io[3];
+        bool io_started[3];
+        pthread_t waiter;
+        bool waiter_started;
+};
+
+struct sandbox {
+        char *id;
+        char *config_path;
+        struct cfg_class *cls;
+        char *run_dir;
+        struct vmm_vm vm;
+        struct ttrpc_client *agent;
+        unsigned next_slot;
+};
+
+struct shim {
+        char *ns;
+        char *address;       /* containerd's gRPC address */
+        char *ttrpc_address; /* containerd's ttRPC address, for events */
+        char *self_dir;      /* where this binary and coco-vmm live */
+        char *socket;        /* our listening socket, removed at exit */
+        struct ttrpc_server *server;
+        pthread_mutex_t lock;
+        pthread_cond_t changed;
+        pthread_mutex_t events_lock;
+        struct ttrpc_client *events;
+        struct sandbox *sandbox;
+        struct task *tasks;
+};
+
+/* service.c */
+void shim_register(struct shim *s);
+
+/* sandbox.c: the VM and the agent connection. */
+int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_path,
+                   const char *initdata, struct coco_error **err);
+void sandbox_teardown(struct shim *s);
+int agent_call(struct shim *s, const char *method, const ProtobufCMessage *req,
+               const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **ret,
+               uint64_t timeout_ns, struct coco_error **err);
+/* Run coco-vmm with a JSON request; ret_vm (may be NULL) gets the VM it reports. */
+int vmm_helper(struct shim *s, const char *request, struct vmm_vm *ret_vm, struct coco_error **err);
+char *default_config_path(const char *self_dir);
+
+/* rootfs.c: containerd's mounts -> a read-only ext4 image. */
+int rootfs_image(const char *bundle, const Containerd__Types__Mount *const *mounts, size_t n,
+                 const char *image, struct coco_error **err);
+
+/* spec.c: the bundle's config.json as the agent's OCI Spec. */
+struct arena;
+int spec_load(const char *bundle, struct arena **ret_arena, Grpc__Spec **ret_spec,
+              char **ret_annotations_json, struct coco_error **err);
+void arena_free(struct arena *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct arena *, arena_free)
+const char *spec_annotation(const Grpc__Spec *spec, const char *key);
+
+/* io.c */
+void io_start(struct shim *s, struct task *t);
+void io_join(struct task *t);
+
+/* events.c */
+void event_publish(struct shim *s, const char *topic, const ProtobufCMessage *event,
+                   const char *type_url);

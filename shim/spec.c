@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The bundle's OCI config.json as the agent's Spec message. Everything the
+ * message points to lives in an arena freed at once. Host bind mounts are
+ * left out: their sources are host paths that do not exist in the guest and
+ * nothing of the host is shared with it.
+ */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "shim.h"
+#include "util.h"
+
+struct arena {
+        void **p;
+        size_t n;
+};
+
+static void *keep(struct arena *a, void *ptr)
+{
+        a->p = xrealloc(a->p, (a->n + 1) * sizeof(void *));
+        a->p[a->n++] = ptr;
+        return ptr;
+}
+
+static void *aalloc(struct arena *a, size_t size)
+{
+        return keep(a, xcalloc(1, size));
+}
+
+static char *astr(struct arena *a, json_t *v)
+{
+        return json_is_string(v) ? keep(a, xstrdup(json_string_value(v))) : "";
+}
+
+static char **astrv(struct arena *a, json_t *arr, size_t *ret_n)
+{
+        size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+        char **v = aalloc(a, (n + 1) * sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+                v[i] = astr(a, json_array_get(arr, i));
+        *ret_n = n;
+        return v;
+}
+
+void arena_free(struct arena *a)
+{
+        if (!a)
+                return;
+        for (size_t i = 0; i < a->n; i++)
+                free(a->p[i]);
+        free(a->p);
+        free(a);
+}
+
+static Grpc__Process *process(struct arena *a, json_t *p)
+{
+        Grpc__Process *out = aalloc(a, sizeof(*out));
+        Grpc__User *u = aalloc(a, sizeof(*u));
+        json_t *user = json_object_get(p, "user"), *caps = json_object_get(p, "capabilities");
+
+        grpc__process__init(out);
+        grpc__user__init(u);
+        out->terminal = json_is_true(json_object_get(p, "terminal"));
+        u->uid = (uint32_t)json_integer_value(json_object_get(user, "uid"));
+        u->gid = (uint32_t)json_integer_value(json_object_get(user, "gid"));
+        json_t *gids = json_object_get(user, "additionalGids");
+        u->n_additionalgids = json_is_array(gids) ? json_array_size(gids) : 0;
+        u->additionalgids = aalloc(a, (u->n_additionalgids + 1) * sizeof(uint32_t));
+        for (size_t i = 0; i < u->n_additionalgids; i++)
+                u->additionalgids[i] = (uint32_t)json_integer_value(json_array_get(gids, i));
+        out->user = u;
+        out->args = astrv(a, json_object_get(p, "args"), &out->n_args);
+        out->env = astrv(a, json_object_get(p, "env"), &out->n_env);
+        out->cwd = astr(a, json_object_get(p, "cwd"));
+        out->nonewprivileges = json_is_true(json_object_get(p, "noNewPrivileges"));
+        if (json_is_object(caps)) {
+                Grpc__LinuxCapabilities *c = aalloc(a, sizeof(*c));
+                grpc__linux_capabilities__init(c);
+                c->bounding = astrv(a, json_object_get(caps, "bounding"), &c->n_bounding);
+                c->effective = astrv(a, json_object_get(caps, "effective"), &c->n_effective);
+                c->inheritable = astrv(a, json_object_get(caps, "inheritable"), &c->n_inheritable);
+                c->permitted = astrv(a, json_object_get(caps, "permitted"), &c->n_permitted);
+                c->ambient = astrv(a, json_object_get(caps, "ambient"), &c->n_ambient);
+                out->capabilities = c;
+        }
+        json_t *rl = json_object_get(p, "rlimits");
+        out->n_rlimits = json_is_array(rl) ? json_array_size(rl) : 0;
+        out->rlimits = aalloc(a, (out->n_rlimits + 1) * sizeof(void *));
+        for (size_t i = 0; i < out->n_rlimits; i++) {
+                json_t *r = json_array_get(rl, i);
+                Grpc__POSIXRlimit *x = aalloc(a, sizeof(*x));
+                grpc__posixrlimit__init(x);
+                x->type = astr(a, json_object_get(r, "type"));
+                x->hard = (uint64_t)json_integer_value(json_object_get(r, "hard"));
+                x->soft = (uint64_t)json_integer_value(json_object_get(r, "soft"));
+                out->rlimits[i] = x;
+        }
+        return out;
+}
+
+static void mounts(struct arena *a, json_t *arr, Grpc__Spec *spec)
+{
+        size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+        spec->mounts = aalloc(a, (n + 1) * sizeof(void *));
+        for (size_t i = 0; i < n; i++) {
+                json_t *m = json_array_get(arr, i);
+                const char *type = json_string_value(json_object_get(m, "type"));
+                const char *dst = json_string_value(json_object_get(m, "destination"));
+                if (!type || strcmp(type, "bind") == 0) {
+                        log_info("not passing host bind mount %s into the VM", dst ? dst : "?");
+                        continue;
+                }
+                Grpc__Mount *x = aalloc(a, sizeof(*x));
+                grpc__mount__init(x);
+                x->destination = astr(a, json_object_get(m, "destination"));
+                x->type = astr(a, json_object_get(m, "type"));
+                x->source = astr(a, json_object_get(m, "source"));
+                x->options = astrv(a, json_object_get(m, "options"), &x->n_options);
+                spec->mounts[spec->n_mounts++] = x;
+        }
+}
+
+static Grpc__Linux *linux_section(struct arena *a, json_t *l)
+{
+        Grpc__Linux *out = aalloc(a, sizeof(*out));
+        json_t *res = json_object_get(l, "resources");
+
+        grpc__linux__init(out);
+        out->maskedpaths = astrv(a, json_object_get(l, "maskedPaths"), &out->n_maskedpaths);
+        out->readonlypaths = astrv(a, json_object_get(l, "readonlyPaths"), &out->n_readonlypaths);
+        if (json_is_object(res)) {
+                Grpc__LinuxResources *r = aalloc(a, sizeof(*r));
+                grpc__linux_resources__init(r);
+                json_t *mem = json_object_get(res, "memory"), *cpu = json_object_get(res, "cpu");
+                json_t *pids = json_object_get(res, "pids");
+                if (json_is_object(mem)) {
+                        r->memory = aalloc(a, sizeof(*r->memory));
+                        grpc__linux_memory__init(r->memory);
+                        r->memory->limit = json_integer_value(json_object_get(mem, "limit"));
+                }
+                if (json_is_object(cpu)) {
+                        r->cpu = aalloc(a, sizeof(*r->cpu));
+                        grpc__linux_cpu__init(r->cpu);
+                        r->cpu->shares =
+                                (uint64_t)json_integer_value(json_object_get(cpu, "shares"));
+                        r->cpu->quota = json_integer_value(json_object_get(cpu, "quota"));
+                        r->cpu->period =
+                                (uint64_t)json_integer_value(json_object_get(cpu, "period"));
+                }
+                if (json_is_object(pids)) {
+                        r->pids = aalloc(a, sizeof(*r->pids));
+                        grpc__linux_pids__init(r->pids);
+                        r->pids->limit = json_integer_value(json_object_get(pids, "limit"));
+                }
+                out->resources = r;
+        }
+        return out;
+}
+
+int spec_load(const char *bundle, struct arena **ret_arena, Grpc__Spec **ret_spec,
+              char **ret_annotations_json, struct coco_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
+        json_error_t je;
+        json_t *cfg = json_load_file(path, 0, &je);
+        if (!cfg)
+                return coco_error_set(err, EINVAL, "OCI spec %s: line %d: %s", path, je.line,
+                                      je.text);
+        json_t *proc = json_object_get(cfg, "process");
+        if (!json_is_object(proc) || !json_is_array(json_object_get(proc, "args")) ||
+            json_array_size(json_object_get(proc, "args")) == 0) {
+                json_decref(cfg);
+                return coco_error_set(err, EINVAL, "OCI spec %s has no process args", path);
+        }
+        struct arena *a = xcalloc(1, sizeof(*a));
+        Grpc__Spec *spec = aalloc(a, sizeof(*spec));
+        grpc__spec__init(spec);
+        spec->version = astr(a, json_object_get(cfg, "ociVersion"));
+        spec->hostname = astr(a, json_object_get(cfg, "hostname"));
+        spec->process = process(a, proc);
+        spec->root = aalloc(a, sizeof(*spec->root));
+        grpc__root__init(spec->root);
+        spec->root->readonly =
+                json_is_true(json_object_get(json_object_get(cfg, "root"), "readonly"));
+        mounts(a, json_object_get(cfg, "mounts"), spec);
+        json_t *ann = json_object_get(cfg, "annotations");
+        spec->annotations = aalloc(a, (json_object_size(ann) + 1) * sizeof(void *));
+        const char *k;
+        json_t *v;
+        json_object_foreach(ann, k, v)
+        {
+                Grpc__Spec__AnnotationsEntry *e = aalloc(a, sizeof(*e));
+                grpc__spec__annotations_entry__init(e);
+                e->key = keep(a, xstrdup(k));
+                e->value = astr(a, v);
+                spec->annotations[spec->n_annotations++] = e;
+        }
+        json_t *l = json_object_get(cfg, "linux");
+        if (json_is_object(l))
+                spec->linux = linux_section(a, l);
+        if (ret_annotations_json)
+                *ret_annotations_json = ann ? json_dumps(ann, JSON_COMPACT) : NULL;
+        json_decref(cfg);
+        *ret_arena = a;
+        *ret_spec = spec;
+        return 0;
+}
+
+const char *spec_annotation(const Grpc__Spec *spec, const char *key)
+{
+        for (size_t i = 0; i < spec->n_annotations; i++)
+                if (strcmp(spec->annotations[i]->key, key) == 0)
+                        return spec->annotations[i]->value;
+        return NULL;
+}
