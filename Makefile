@@ -305,7 +305,7 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 
 demo: deps
-	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory all guest-image
 	@bash scripts/demo.sh $(BUILD)
 
 clean:
