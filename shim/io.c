@@ -5,6 +5,7 @@
  * so nothing is lost at exit; the waiter joins them before reporting the exit.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,22 +15,22 @@
 
 struct relay {
         struct shim *s;
-        struct task *t;
+        struct proc *p;
         int which; /* 0 stdin, 1 stdout, 2 stderr */
 };
 
 static void *output(void *arg)
 {
         struct relay *rl = arg;
-        const char *path = rl->which == 1 ? rl->t->stdout_path : rl->t->stderr_path;
+        const char *path = rl->which == 1 ? rl->p->stdout_path : rl->p->stderr_path;
         int fd = open(path, O_WRONLY | O_CLOEXEC); /* containerd holds the read end open */
         if (fd < 0)
                 log_warn("opening %s: %s", path, strerror(errno));
         for (;;) {
                 Grpc__ReadStreamRequest req = GRPC__READ_STREAM_REQUEST__INIT;
                 Grpc__ReadStreamResponse *resp = NULL;
-                req.container_id = rl->t->id;
-                req.exec_id = "";
+                req.container_id = rl->p->task->id;
+                req.exec_id = rl->p->exec_id;
                 req.len = 65536;
                 if (agent_call(rl->s, rl->which == 1 ? "ReadStdout" : "ReadStderr", &req.base,
                                &grpc__read_stream_response__descriptor, (ProtobufCMessage **)&resp,
@@ -47,19 +48,40 @@ static void *output(void *arg)
         return NULL;
 }
 
+/*
+ * A fifo's buffer lives only while one of its ends is open, and containerd's
+ * client may write all of stdin and close before we would open it: so the
+ * read end is opened non-blocking when the process is created, and here we
+ * poll until the writer has come and gone (POLLHUP after its data).
+ */
+void io_open_stdin(struct proc *p)
+{
+        p->stdin_fd = -EBADF;
+        if (p->stdin_path && *p->stdin_path) {
+                p->stdin_fd = open(p->stdin_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+                if (p->stdin_fd < 0)
+                        log_warn("opening %s: %s", p->stdin_path, strerror(errno));
+        }
+}
+
 static void *input(void *arg)
 {
         struct relay *rl = arg;
-        int fd = open(rl->t->stdin_path, O_RDONLY | O_CLOEXEC);
+        int fd = TAKE_FD(rl->p->stdin_fd);
         uint8_t buf[32768];
-        ssize_t k;
 
-        while (fd >= 0 && ((k = read(fd, buf, sizeof(buf))) > 0 || (k < 0 && errno == EINTR))) {
-                if (k <= 0)
+        while (fd >= 0) {
+                struct pollfd pf = {.fd = fd, .events = POLLIN};
+                if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+                        break;
+                ssize_t k = read(fd, buf, sizeof(buf));
+                if (k < 0 && (errno == EAGAIN || errno == EINTR))
                         continue;
+                if (k <= 0)
+                        break; /* the writer has closed: end of input */
                 Grpc__WriteStreamRequest req = GRPC__WRITE_STREAM_REQUEST__INIT;
-                req.container_id = rl->t->id;
-                req.exec_id = "";
+                req.container_id = rl->p->task->id;
+                req.exec_id = rl->p->exec_id;
                 req.data.data = buf;
                 req.data.len = (size_t)k;
                 if (agent_call(rl->s, "WriteStdin", &req.base,
@@ -67,38 +89,39 @@ static void *input(void *arg)
                         break;
         }
         Grpc__CloseStdinRequest c = GRPC__CLOSE_STDIN_REQUEST__INIT;
-        c.container_id = rl->t->id;
-        c.exec_id = "";
+        c.container_id = rl->p->task->id;
+        c.exec_id = rl->p->exec_id;
         (void)agent_call(rl->s, "CloseStdin", &c.base, NULL, NULL, 10 * NSEC_PER_SEC, NULL);
         safe_close(fd);
         free(rl);
         return NULL;
 }
 
-void io_start(struct shim *s, struct task *t)
+void io_start(struct shim *s, struct proc *p)
 {
-        const char *paths[3] = {t->stdin_path, t->stdout_path, t->stderr_path};
+        const char *paths[3] = {p->stdin_path, p->stdout_path, p->stderr_path};
         for (int i = 0; i < 3; i++) {
-                if (!paths[i] || !*paths[i] || (i == 2 && t->terminal))
+                if (!paths[i] || !*paths[i] || (i == 2 && p->terminal) ||
+                    (i == 0 && p->stdin_fd < 0))
                         continue;
                 struct relay *rl = xmalloc(sizeof(*rl));
-                *rl = (struct relay){s, t, i};
-                t->io_started[i] =
-                        pthread_create(&t->io[i], NULL, i == 0 ? input : output, rl) == 0;
-                if (!t->io_started[i])
+                *rl = (struct relay){s, p, i};
+                p->io_started[i] =
+                        pthread_create(&p->io[i], NULL, i == 0 ? input : output, rl) == 0;
+                if (!p->io_started[i])
                         free(rl);
         }
 }
 
-void io_join(struct task *t)
+void io_join(struct proc *p)
 {
         for (int i = 1; i < 3; i++) /* stdin may wait on a writer that never comes: detach it */
-                if (t->io_started[i]) {
-                        pthread_join(t->io[i], NULL);
-                        t->io_started[i] = false;
+                if (p->io_started[i]) {
+                        pthread_join(p->io[i], NULL);
+                        p->io_started[i] = false;
                 }
-        if (t->io_started[0]) {
-                pthread_detach(t->io[0]);
-                t->io_started[0] = false;
+        if (p->io_started[0]) {
+                pthread_detach(p->io[0]);
+                p->io_started[0] = false;
         }
 }

@@ -173,7 +173,7 @@ static int serve(struct shim *s, int listener)
 }
 
 /* After a crash: destroy the VM and clean up from the bundle's state; print a DeleteResponse. */
-static int cmd_delete(struct shim *s)
+static int cmd_delete(const struct args *a, struct shim *s)
 {
         Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
         Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
@@ -185,6 +185,9 @@ static int cmd_delete(struct shim *s)
                 const char *sb = json_string_value(json_object_get(st, "sandbox"));
                 const char *cfg = json_string_value(json_object_get(st, "config"));
                 const char *run = json_string_value(json_object_get(st, "run_dir"));
+                const char *image = json_string_value(json_object_get(st, "image"));
+                if (image && *image) /* our file in the run directory: gone before the VM's */
+                        (void)unlink(image);
                 if (sb && cfg && run && json_is_true(json_object_get(st, "owns_vm"))) {
                         _cleanup_free_ char *req = xasprintf(
                                 "{\"op\":\"destroy\",\"sandbox\":\"%s\",\"config\":\"%s\","
@@ -195,11 +198,13 @@ static int cmd_delete(struct shim *s)
                                 fprintf(stderr, "containerd-shim-coco-v2: %s\n",
                                         coco_error_message(err, -EIO));
                 }
-                const char *image = json_string_value(json_object_get(st, "image"));
-                if (image)
-                        (void)unlink(image);
                 json_decref(st);
                 (void)unlink(SHIM_STATE_FILE);
+        }
+        if (a->id) { /* the dead shim's socket */
+                _cleanup_free_ char *gid = group_id(a->id);
+                _cleanup_free_ char *path = socket_path(s->address, s->ns, gid);
+                (void)unlink(path);
         }
         resp.exit_status = 128 + SIGKILL;
         ts.seconds = (int64_t)(now / NSEC_PER_SEC);
@@ -255,7 +260,7 @@ int main(int argc, char **argv)
                 return cmd_start(&a, &s);
         }
         if (strcmp(a.action, "delete") == 0)
-                return cmd_delete(&s);
+                return cmd_delete(&a, &s);
         fprintf(stderr, "containerd-shim-coco-v2: unknown action \"%s\" (start or delete)\n",
                 a.action);
         return 2;

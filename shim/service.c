@@ -128,13 +128,28 @@ static int prepare_rootfs(struct shim *s, struct task *t, const CreateReq *req, 
         return 0;
 }
 
+static void proc_done(struct proc *p)
+{
+        safe_close(p->stdin_fd); /* never started: the read end is still ours */
+        free(p->exec_id);
+        free(p->stdin_path);
+        free(p->stdout_path);
+        free(p->stderr_path);
+        arena_free(p->arena);
+}
+
+static void task_free(struct task *t);
 static void task_free(struct task *t)
 {
+        while (t->execs) {
+                struct proc *p = t->execs;
+                t->execs = p->next;
+                proc_done(p);
+                free(p);
+        }
+        proc_done(&t->init);
         free(t->id);
         free(t->bundle);
-        free(t->stdin_path);
-        free(t->stdout_path);
-        free(t->stderr_path);
         free(t->image);
         free(t);
 }
@@ -183,10 +198,13 @@ HANDLER(task_create)
         struct task *t = xcalloc(1, sizeof(*t));
         t->id = xstrdup(req->id);
         t->bundle = xstrdup(req->bundle);
-        t->stdin_path = xstrdup(req->stdin);
-        t->stdout_path = xstrdup(req->stdout);
-        t->stderr_path = xstrdup(req->stderr);
-        t->terminal = req->terminal;
+        t->init.task = t;
+        t->init.exec_id = xstrdup("");
+        t->init.stdin_path = xstrdup(req->stdin);
+        t->init.stdout_path = xstrdup(req->stdout);
+        t->init.stderr_path = xstrdup(req->stderr);
+        t->init.terminal = req->terminal;
+        io_open_stdin(&t->init);
         spec->process->terminal = req->terminal;
 
         Grpc__CreateContainerRequest cc = GRPC__CREATE_CONTAINER_REQUEST__INIT;
@@ -218,10 +236,10 @@ HANDLER(task_create)
 
         Containerd__Events__TaskCreate ev = CONTAINERD__EVENTS__TASK_CREATE__INIT;
         Containerd__Events__TaskIO io = CONTAINERD__EVENTS__TASK_IO__INIT;
-        io.stdin = t->stdin_path;
-        io.stdout = t->stdout_path;
-        io.stderr = t->stderr_path;
-        io.terminal = t->terminal;
+        io.stdin = t->init.stdin_path;
+        io.stdout = t->init.stdout_path;
+        io.stderr = t->init.stderr_path;
+        io.terminal = t->init.terminal;
         ev.container_id = t->id;
         ev.bundle = t->bundle;
         ev.io = &io;
@@ -240,60 +258,82 @@ HANDLER(task_create)
 
 struct waiter {
         struct shim *s;
-        struct task *t;
+        struct proc *p;
 };
 
 static void *wait_exit(void *arg)
 {
         struct waiter *w = arg;
         struct shim *s = w->s;
-        struct task *t = w->t;
+        struct proc *p = w->p;
+        struct task *t = p->task;
         Grpc__WaitProcessRequest req = GRPC__WAIT_PROCESS_REQUEST__INIT;
         Grpc__WaitProcessResponse *resp = NULL;
-        uint32_t status = 255;
+        uint32_t status = 255; /* the VM or the agent went away */
 
         free(w);
         req.container_id = t->id;
-        req.exec_id = "";
+        req.exec_id = p->exec_id;
         if (agent_call(s, "WaitProcess", &req.base, &grpc__wait_process_response__descriptor,
                        (ProtobufCMessage **)&resp, 0, NULL) == 0) {
                 status = (uint32_t)resp->status;
                 protobuf_c_message_free_unpacked(&resp->base, NULL);
         }
-        io_join(t); /* all output is written before the exit is reported */
+        io_join(p); /* all output is written before the exit is reported */
         pthread_mutex_lock(&s->lock);
-        t->status = TASK_STOPPED;
-        t->exit_status = status;
-        t->exited_at_ns = now_realtime_ns();
+        p->status = TASK_STOPPED;
+        p->exit_status = status;
+        p->exited_at_ns = now_realtime_ns();
         pthread_cond_broadcast(&s->changed);
         pthread_mutex_unlock(&s->lock);
 
         Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
         Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-        set_time(&ts, t->exited_at_ns);
+        set_time(&ts, p->exited_at_ns);
         ev.container_id = t->id;
-        ev.id = t->id;
+        ev.id = *p->exec_id ? p->exec_id : t->id;
         ev.pid = task_pid(s);
         ev.exit_status = status;
         ev.exited_at = &ts;
         event_publish(s, "/tasks/exit", &ev.base, "containerd.events.TaskExit");
-        log_info("task \"%s\" exited with %u", t->id, status);
+        log_info("task \"%s\"%s%s%s exited with %u", t->id, *p->exec_id ? " exec \"" : "",
+                 p->exec_id, *p->exec_id ? "\"" : "", status);
         return NULL;
 }
 
-static int lookup(struct shim *s, const char *id, const char *exec_id, struct task **ret,
-                  struct coco_error **err)
+static void start_waiter(struct shim *s, struct proc *p)
 {
-        if (exec_id && *exec_id)
-                return coco_error_set(err, EOPNOTSUPP,
-                                      "exec processes are not supported by this "
-                                      "shim yet");
+        struct waiter *w = xmalloc(sizeof(*w));
+        *w = (struct waiter){s, p};
+        p->waiter_started = pthread_create(&p->waiter, NULL, wait_exit, w) == 0;
+        if (!p->waiter_started)
+                free(w);
+}
+
+static struct proc *find_exec(struct task *t, const char *exec_id)
+{
+        for (struct proc *p = t->execs; p; p = p->next)
+                if (strcmp(p->exec_id, exec_id) == 0)
+                        return p;
+        return NULL;
+}
+
+/* The task and the process named by exec_id (its init when empty). */
+static int lookup(struct shim *s, const char *id, const char *exec_id, struct task **ret_t,
+                  struct proc **ret_p, struct coco_error **err)
+{
         pthread_mutex_lock(&s->lock);
         struct task *t = find(s, id);
+        struct proc *p = !t ? NULL : exec_id && *exec_id ? find_exec(t, exec_id) : &t->init;
         pthread_mutex_unlock(&s->lock);
         if (!t)
                 return coco_error_set(err, ENOENT, "task \"%s\" not found", id);
-        *ret = t;
+        if (!p)
+                return coco_error_set(err, ENOENT, "exec \"%s\" of task \"%s\" not found", exec_id,
+                                      id);
+        *ret_t = t;
+        if (ret_p)
+                *ret_p = p;
         return 0;
 }
 
@@ -302,32 +342,97 @@ HANDLER(task_start)
         struct shim *s = ud;
         const Containerd__Task__V2__StartRequest *req = (const void *)in;
         struct task *t;
-        int r = lookup(s, req->id, req->exec_id, &t, err);
+        struct proc *p;
+        int r = lookup(s, req->id, req->exec_id, &t, &p, err);
         if (r < 0)
                 return r;
-        if (t->status != TASK_CREATED)
-                return coco_error_set(err, EBUSY, "task \"%s\" was already started", t->id);
-        Grpc__StartContainerRequest sc = GRPC__START_CONTAINER_REQUEST__INIT;
-        sc.container_id = t->id;
-        io_start(s, t); /* the output relays are ready before the process runs */
-        r = agent_call(s, "StartContainer", &sc.base, NULL, NULL, 30 * NSEC_PER_SEC, err);
+        if (p->status != TASK_CREATED)
+                return coco_error_set(err, EBUSY, "\"%s\" was already started",
+                                      *p->exec_id ? p->exec_id : t->id);
+        if (!*p->exec_id) {
+                Grpc__StartContainerRequest sc = GRPC__START_CONTAINER_REQUEST__INIT;
+                sc.container_id = t->id;
+                io_start(s, p); /* the container exists: its output can be read from now on */
+                r = agent_call(s, "StartContainer", &sc.base, NULL, NULL, 30 * NSEC_PER_SEC, err);
+        } else {
+                Grpc__ExecProcessRequest ep = GRPC__EXEC_PROCESS_REQUEST__INIT;
+                ep.container_id = t->id;
+                ep.exec_id = p->exec_id;
+                ep.process = p->spec;
+                r = agent_call(s, "ExecProcess", &ep.base, NULL, NULL, 30 * NSEC_PER_SEC, err);
+                if (r == 0)
+                        io_start(s, p); /* the agent knows the process now */
+        }
         if (r < 0)
                 return r;
         pthread_mutex_lock(&s->lock);
-        t->status = TASK_RUNNING;
+        p->status = TASK_RUNNING;
         pthread_mutex_unlock(&s->lock);
-        Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;
-        ev.container_id = t->id;
-        ev.pid = task_pid(s);
-        event_publish(s, "/tasks/start", &ev.base, "containerd.events.TaskStart");
-        struct waiter *w = xmalloc(sizeof(*w));
-        *w = (struct waiter){s, t};
-        t->waiter_started = pthread_create(&t->waiter, NULL, wait_exit, w) == 0;
-        if (!t->waiter_started)
-                free(w);
+        if (!*p->exec_id) {
+                Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;
+                ev.container_id = t->id;
+                ev.pid = task_pid(s);
+                event_publish(s, "/tasks/start", &ev.base, "containerd.events.TaskStart");
+        } else {
+                Containerd__Events__TaskExecStarted ev =
+                        CONTAINERD__EVENTS__TASK_EXEC_STARTED__INIT;
+                ev.container_id = t->id;
+                ev.exec_id = p->exec_id;
+                ev.pid = task_pid(s);
+                event_publish(s, "/tasks/exec-started", &ev.base,
+                              "containerd.events.TaskExecStarted");
+        }
+        start_waiter(s, p);
         Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
         resp.pid = task_pid(s);
         ttrpc_call_reply(call, &resp.base);
+        return 0;
+}
+
+HANDLER(task_exec)
+{
+        struct shim *s = ud;
+        const Containerd__Task__V2__ExecProcessRequest *req = (const void *)in;
+        struct task *t;
+        int r = lookup(s, req->id, NULL, &t, NULL, err);
+        if (r < 0)
+                return r;
+        if (!req->exec_id || !*req->exec_id)
+                return coco_error_set(err, EINVAL, "Exec needs an exec id");
+        if (!req->spec || !req->spec->value.len)
+                return coco_error_set(err, EINVAL, "Exec needs a process spec");
+        struct proc *p = xcalloc(1, sizeof(*p));
+        r = spec_process(req->spec->value.data, req->spec->value.len, &p->arena, &p->spec, err);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        p->task = t;
+        p->exec_id = xstrdup(req->exec_id);
+        p->stdin_path = xstrdup(req->stdin);
+        p->stdout_path = xstrdup(req->stdout);
+        p->stderr_path = xstrdup(req->stderr);
+        p->terminal = req->terminal;
+        p->spec->terminal = req->terminal;
+        io_open_stdin(p);
+        pthread_mutex_lock(&s->lock);
+        bool dup = find_exec(t, req->exec_id) != NULL;
+        if (!dup) {
+                p->next = t->execs;
+                t->execs = p;
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (dup) {
+                proc_done(p);
+                free(p);
+                return coco_error_set(err, EEXIST, "exec \"%s\" already exists in task \"%s\"",
+                                      req->exec_id, t->id);
+        }
+        Containerd__Events__TaskExecAdded ev = CONTAINERD__EVENTS__TASK_EXEC_ADDED__INIT;
+        ev.container_id = t->id;
+        ev.exec_id = p->exec_id;
+        event_publish(s, "/tasks/exec-added", &ev.base, "containerd.events.TaskExecAdded");
+        (void)call;
         return 0;
 }
 
@@ -336,16 +441,17 @@ HANDLER(task_wait)
         struct shim *s = ud;
         const Containerd__Task__V2__WaitRequest *req = (const void *)in;
         struct task *t;
-        int r = lookup(s, req->id, req->exec_id, &t, err);
+        struct proc *p;
+        int r = lookup(s, req->id, req->exec_id, &t, &p, err);
         if (r < 0)
                 return r;
         Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
         Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
         pthread_mutex_lock(&s->lock);
-        while (t->status != TASK_STOPPED)
+        while (p->status != TASK_STOPPED)
                 pthread_cond_wait(&s->changed, &s->lock);
-        resp.exit_status = t->exit_status;
-        set_time(&ts, t->exited_at_ns);
+        resp.exit_status = p->exit_status;
+        set_time(&ts, p->exited_at_ns);
         pthread_mutex_unlock(&s->lock);
         resp.exited_at = &ts;
         ttrpc_call_reply(call, &resp.base);
@@ -357,7 +463,8 @@ HANDLER(task_state)
         struct shim *s = ud;
         const Containerd__Task__V2__StateRequest *req = (const void *)in;
         struct task *t;
-        int r = lookup(s, req->id, req->exec_id, &t, err);
+        struct proc *p;
+        int r = lookup(s, req->id, req->exec_id, &t, &p, err);
         if (r < 0)
                 return r;
         static const Containerd__V1__Types__Status map[] = {
@@ -368,17 +475,18 @@ HANDLER(task_state)
         Containerd__Task__V2__StateResponse resp = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
         Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
         pthread_mutex_lock(&s->lock);
-        resp.id = t->id;
+        resp.id = *p->exec_id ? p->exec_id : t->id;
+        resp.exec_id = p->exec_id;
         resp.bundle = t->bundle;
         resp.pid = task_pid(s);
-        resp.status = map[t->status];
-        resp.stdin = t->stdin_path;
-        resp.stdout = t->stdout_path;
-        resp.stderr = t->stderr_path;
-        resp.terminal = t->terminal;
-        resp.exit_status = t->exit_status;
-        if (t->status == TASK_STOPPED) {
-                set_time(&ts, t->exited_at_ns);
+        resp.status = map[p->status];
+        resp.stdin = p->stdin_path;
+        resp.stdout = p->stdout_path;
+        resp.stderr = p->stderr_path;
+        resp.terminal = p->terminal;
+        resp.exit_status = p->exit_status;
+        if (p->status == TASK_STOPPED) {
+                set_time(&ts, p->exited_at_ns);
                 resp.exited_at = &ts;
         }
         ttrpc_call_reply(call, &resp.base);
@@ -391,17 +499,46 @@ HANDLER(task_kill)
         struct shim *s = ud;
         const Containerd__Task__V2__KillRequest *req = (const void *)in;
         struct task *t;
-        int r = lookup(s, req->id, req->exec_id, &t, err);
+        struct proc *p;
+        int r = lookup(s, req->id, req->exec_id, &t, &p, err);
         if (r < 0)
                 return r;
-        if (t->status == TASK_STOPPED)
-                return coco_error_set(err, ENOENT, "task \"%s\" has already exited", t->id);
+        if (p->status == TASK_STOPPED)
+                return coco_error_set(err, ENOENT, "process \"%s\" has already exited",
+                                      *p->exec_id ? p->exec_id : t->id);
         Grpc__SignalProcessRequest sp = GRPC__SIGNAL_PROCESS_REQUEST__INIT;
         sp.container_id = t->id;
-        sp.exec_id = "";
+        sp.exec_id = p->exec_id; /* empty: every process of the container */
         sp.signal = req->signal;
         (void)call;
         return agent_call(s, "SignalProcess", &sp.base, NULL, NULL, 10 * NSEC_PER_SEC, err);
+}
+
+static int delete_exec(struct shim *s, struct task *t, struct proc *p, struct ttrpc_call *call,
+                       struct coco_error **err)
+{
+        if (p->status == TASK_RUNNING)
+                return coco_error_set(err, EBUSY, "exec \"%s\" is running; kill it first",
+                                      p->exec_id);
+        if (p->waiter_started)
+                pthread_join(p->waiter, NULL);
+        pthread_mutex_lock(&s->lock);
+        for (struct proc **pp = &t->execs; *pp; pp = &(*pp)->next)
+                if (*pp == p) {
+                        *pp = p->next;
+                        break;
+                }
+        pthread_mutex_unlock(&s->lock);
+        Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+        Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        set_time(&ts, p->exited_at_ns ? p->exited_at_ns : now_realtime_ns());
+        resp.pid = task_pid(s);
+        resp.exit_status = p->exit_status;
+        resp.exited_at = &ts;
+        ttrpc_call_reply(call, &resp.base);
+        proc_done(p);
+        free(p);
+        return 0;
 }
 
 HANDLER(task_delete)
@@ -409,13 +546,21 @@ HANDLER(task_delete)
         struct shim *s = ud;
         const Containerd__Task__V2__DeleteRequest *req = (const void *)in;
         struct task *t;
-        int r = lookup(s, req->id, req->exec_id, &t, err);
+        struct proc *p;
+        int r = lookup(s, req->id, req->exec_id, &t, &p, err);
         if (r < 0)
                 return r;
-        if (t->status == TASK_RUNNING)
+        if (p != &t->init)
+                return delete_exec(s, t, p, call, err);
+        if (t->init.status == TASK_RUNNING)
                 return coco_error_set(err, EBUSY, "task \"%s\" is running; kill it first", t->id);
-        if (t->waiter_started)
-                pthread_join(t->waiter, NULL);
+        if (t->init.waiter_started)
+                pthread_join(t->init.waiter, NULL);
+        for (struct proc *e = t->execs; e; e = e->next)
+                if (e->waiter_started) { /* the container's end ends its execs */
+                        pthread_join(e->waiter, NULL);
+                        e->waiter_started = false;
+                }
         Grpc__RemoveContainerRequest rc = GRPC__REMOVE_CONTAINER_REQUEST__INIT;
         rc.container_id = t->id;
         _cleanup_error_ struct coco_error *rerr = NULL;
@@ -434,9 +579,9 @@ HANDLER(task_delete)
 
         Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
         Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-        set_time(&ts, t->exited_at_ns ? t->exited_at_ns : now_realtime_ns());
+        set_time(&ts, t->init.exited_at_ns ? t->init.exited_at_ns : now_realtime_ns());
         resp.pid = task_pid(s);
-        resp.exit_status = t->exit_status;
+        resp.exit_status = t->init.exit_status;
         resp.exited_at = &ts;
         Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
         ev.container_id = t->id;
@@ -460,7 +605,7 @@ HANDLER(task_pids)
         struct shim *s = ud;
         const Containerd__Task__V2__PidsRequest *req = (const void *)in;
         struct task *t;
-        int r = lookup(s, req->id, NULL, &t, err);
+        int r = lookup(s, req->id, NULL, &t, NULL, err);
         if (r < 0)
                 return r;
         Containerd__V1__Types__ProcessInfo pi = CONTAINERD__V1__TYPES__PROCESS_INFO__INIT;
@@ -489,12 +634,13 @@ HANDLER(task_close_io)
         struct shim *s = ud;
         const Containerd__Task__V2__CloseIORequest *req = (const void *)in;
         struct task *t;
-        int r = lookup(s, req->id, req->exec_id, &t, err);
+        struct proc *p;
+        int r = lookup(s, req->id, req->exec_id, &t, &p, err);
         if (r < 0)
                 return r;
         Grpc__CloseStdinRequest c = GRPC__CLOSE_STDIN_REQUEST__INIT;
         c.container_id = t->id;
-        c.exec_id = "";
+        c.exec_id = p->exec_id;
         (void)call;
         return agent_call(s, "CloseStdin", &c.base, NULL, NULL, 10 * NSEC_PER_SEC, err);
 }
@@ -504,12 +650,13 @@ HANDLER(task_resize_pty)
         struct shim *s = ud;
         const Containerd__Task__V2__ResizePtyRequest *req = (const void *)in;
         struct task *t;
-        int r = lookup(s, req->id, req->exec_id, &t, err);
+        struct proc *p;
+        int r = lookup(s, req->id, req->exec_id, &t, &p, err);
         if (r < 0)
                 return r;
         Grpc__TtyWinResizeRequest w = GRPC__TTY_WIN_RESIZE_REQUEST__INIT;
         w.container_id = t->id;
-        w.exec_id = "";
+        w.exec_id = p->exec_id;
         w.row = req->height;
         w.column = req->width;
         (void)call;
@@ -555,6 +702,7 @@ HANDLER(task_checkpoint)
 static const struct ttrpc_method task_methods[] = {
         T("Create", create_task_request, task_create),
         T("Start", start_request, task_start),
+        T("Exec", exec_process_request, task_exec),
         T("Wait", wait_request, task_wait),
         T("State", state_request, task_state),
         T("Kill", kill_request, task_kill),

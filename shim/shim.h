@@ -23,14 +23,16 @@
 
 enum task_status { TASK_CREATED, TASK_RUNNING, TASK_STOPPED };
 
-struct task {
-        struct task *next;
-        char *id;
-        char *bundle;
+/* A process of a task: its init (exec_id "") or an exec. */
+struct proc {
+        struct proc *next;
+        struct task *task;
+        char *exec_id;
         char *stdin_path, *stdout_path, *stderr_path;
+        int stdin_fd; /* read end, opened when the process is created so no input is lost */
         bool terminal;
-        char *image;   /* the rootfs disk image on the host */
-        unsigned slot; /* its PCI slot */
+        Grpc__Process *spec; /* execs: kept until Start */
+        struct arena *arena;
         enum task_status status;
         uint32_t exit_status;
         uint64_t exited_at_ns;
@@ -38,6 +40,16 @@ struct task {
         bool io_started[3];
         pthread_t waiter;
         bool waiter_started;
+};
+
+struct task {
+        struct task *next;
+        char *id;
+        char *bundle;
+        char *image;   /* the rootfs disk image on the host */
+        unsigned slot; /* its PCI slot */
+        struct proc init;
+        struct proc *execs;
 };
 
 struct sandbox {
@@ -91,9 +103,15 @@ void arena_free(struct arena *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct arena *, arena_free)
 const char *spec_annotation(const Grpc__Spec *spec, const char *key);
 
+/* spec.c: an exec's process JSON (the Any in ExecProcessRequest.spec). */
+int spec_process(const uint8_t *json, size_t len, struct arena **ret_arena, Grpc__Process **ret,
+                 struct coco_error **err);
+
 /* io.c */
-void io_start(struct shim *s, struct task *t);
-void io_join(struct task *t);
+/* Open the stdin fifo's read end now (when the process is created). */
+void io_open_stdin(struct proc *p);
+void io_start(struct shim *s, struct proc *p);
+void io_join(struct proc *p);
 
 /* events.c */
 void event_publish(struct shim *s, const char *topic, const ProtobufCMessage *event,

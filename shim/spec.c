@@ -209,6 +209,26 @@ int spec_load(const char *bundle, struct arena **ret_arena, Grpc__Spec **ret_spe
         return 0;
 }
 
+int spec_process(const uint8_t *json, size_t len, struct arena **ret_arena, Grpc__Process **ret,
+                 struct coco_error **err)
+{
+        json_error_t je;
+        json_t *p = json_loadb((const char *)json, len, 0, &je);
+        if (!p || !json_is_array(json_object_get(p, "args")) ||
+            json_array_size(json_object_get(p, "args")) == 0) {
+                json_decref(p);
+                return coco_error_set(err, EINVAL,
+                                      "the exec's process spec is not valid JSON with "
+                                      "args%s%s",
+                                      p ? "" : ": ", p ? "" : je.text);
+        }
+        struct arena *a = xcalloc(1, sizeof(*a));
+        *ret = process(a, p);
+        json_decref(p);
+        *ret_arena = a;
+        return 0;
+}
+
 const char *spec_annotation(const Grpc__Spec *spec, const char *key)
 {
         for (size_t i = 0; i < spec->n_annotations; i++)

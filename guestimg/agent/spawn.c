@@ -658,6 +658,7 @@ int spawn_process(struct agent *a, struct container *c, const Grpc__Process *pro
                 r = plan_process(&p, proc, err);
         if (r >= 0)
                 r = plan_stdio(&p, pr, err);
+        pr->terminal = p.terminal;
         if (r >= 0 && (pipe2(go, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0 ||
                        pipe2(report, O_CLOEXEC) < 0))
                 r = coco_error_set(err, errno, "creating pipes: %s", strerror(errno));

@@ -62,5 +62,44 @@ rc=0; out=$(run --annotation "io.katacontainers.config.hypervisor.cc_init_data=$
 	ok "malformed initdata fails the pod with the reason: ${out##*: }" || nok "bad initdata: rc=$rc $out"
 nothing_left "bad initdata"
 
+# A detached task: exec, stdin, ps, kill.
+runbg() { ctr run -d --runtime io.containerd.coco.v2 --runtime-config-path "$class" "$img" "$@"; }
+rmtask() { ctr task rm -f "$1" >/dev/null 2>&1 || true; ctr c rm "$1" >/dev/null 2>&1 || true; }
+runbg bg sleep 1000 >/dev/null
+rc=0; out=$(ctr task exec --exec-id e1 bg sh -c 'echo exec-out; hostname; exit 5' 2>&1) || rc=$?
+[[ $rc -eq 5 && "$out" == *exec-out* && "$out" == *bg* ]] && ok "ctr task exec: output, hostname, exit 5" || nok "exec: rc=$rc $out"
+out=$(echo ping | ctr task exec --exec-id e2 bg cat 2>&1)
+[[ "$out" == ping ]] && ok "exec stdin reaches the process" || nok "exec stdin: $out"
+ctr task ps bg | grep -q . && ok "ctr task ps answers" || nok "ctr task ps"
+ctr task kill -s SIGKILL bg
+for _ in $(seq 50); do ctr task ls | grep -q "bg .*STOPPED" && break; sleep 0.2; done
+ctr task ls | grep -q "bg .*STOPPED" && ok "ctr task kill stops the task" || nok "kill: $(ctr task ls)"
+rmtask bg
+sleep 0.5
+order=$(grep -E " /tasks/" "$CTRD_DIR/events.out" | grep -E '"exec_id":"e1"' | awk '{print $6}' | tr '\n' ' ')
+[[ "$order" == "/tasks/exec-added /tasks/exec-started " ]] && ok "exec events: $order" || nok "exec events: $order"
+nothing_left "exec and kill"
+
+# A terminal (ctr -t needs one itself: script gives it a pty).
+out=$(timeout 120 script -qec "stty cols 100 rows 30; PATH=$PATH ctr --address $CTRD_SOCK -n coco run -t --runtime io.containerd.coco.v2 --runtime-config-path $class --rm $img tty sh -c 'test -t 0 && echo tty-ok; sleep 1; stty size'" /dev/null 2>&1 || true)
+[[ "$out" == *tty-ok* && "$out" == *"30 100"* ]] && ok "ctr run -t: a terminal of the right size" || nok "tty: $out"
+nothing_left "ctr run -t"
+
+# QEMU killed from outside: the task exits.
+runbg qkill sleep 1000 >/dev/null
+pkill -9 -f "guest=coco-qkill"
+for _ in $(seq 50); do ctr task ls | grep -q "qkill .*STOPPED" && break; sleep 0.2; done
+ctr task ls | grep -q "qkill .*STOPPED" && ok "killing QEMU makes the task exit" || nok "after killing QEMU: $(ctr task ls)"
+rmtask qkill
+nothing_left "killing QEMU"
+
+# The shim killed: containerd runs our delete, which destroys the VM.
+runbg skill sleep 1000 >/dev/null
+pkill -9 -f "containerd-shim-coco-v2 -namespace coco -address $CTRD_SOCK -publish-binary .* -id skill"
+sleep 2
+rmtask skill
+for _ in $(seq 50); do pgrep -f "guest=coco-skill" >/dev/null || break; sleep 0.2; done
+nothing_left "killing the shim and ctr task rm -f"
+
 echo "containerd with the coco runtime: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
