@@ -278,6 +278,7 @@ bench: deps
 	$(MAKE) --no-print-directory guest-image tests
 	bash tests/bench/boot.sh $(BUILD)
 	bash tests/bench/vmm.sh $(BUILD)
+	bash tests/bench/shim.sh $(BUILD)
 
 check: deps
 	$(MAKE) --no-print-directory format-check
