@@ -63,8 +63,11 @@ out=$(vmm "$(req unplug-disk ",\"path\":\"$work/rootfs.img\"")")
 
 # QEMU killed from outside: the pidfd fires at once
 if ms=$("$build/tests/pidfd-wait" "$pid" 9 1000); then ok "pidfd fired ${ms} ms after QEMU was killed"; else nok "pidfd did not fire within 1 s"; fi
+# libvirt drops the transient domain a moment later: either answer is right
 out=$(vmm "$(req inspect '')")
-[[ $(json_get "$out" '["ok"]') == False ]] && ok "inspect after the kill: $(json_get "$out" '["error"]["code"]')" || nok "inspect: $out"
+if [[ $(json_get "$out" '["ok"]') == False ]]; then ok "inspect after the kill: $(json_get "$out" '["error"]["code"]')"
+elif [[ $(json_get "$out" '["vm"]["running"]') == False ]]; then ok "inspect after the kill: not running"
+else nok "inspect after the kill: $out"; fi
 out=$(vmm "$(req destroy '')")
 [[ $(json_get "$out" '["ok"]') == True ]] && ok "destroy" || nok "destroy: $out"
 out=$(vmm "$(req destroy '')")
