@@ -159,7 +159,13 @@ int storage_mount(struct agent *a, struct container *c, const Grpc__Storage *s,
                 r = resolve_device(s->source, &dev, err);
                 if (r < 0)
                         return r;
-                if (mount(dev, s->mount_point, s->fstype, flags, data) < 0)
+                /* a disk hot-plugged a moment ago can have its node before it is ready */
+                int m;
+                for (int i = 0; (m = mount(dev, s->mount_point, s->fstype, flags, data)) < 0 &&
+                                (errno == ENXIO || errno == ENODEV) && i < 100;
+                     i++)
+                        nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+                if (m < 0)
                         return coco_error_set(err, errno, "mounting %s (%s, from \"%s\") on %s: %s",
                                               dev, s->fstype, s->source, s->mount_point,
                                               strerror(errno));
