@@ -56,6 +56,7 @@ PROTOS := \
 	$(CTRD)/runtime/v2/task/shim.proto \
 	$(CTRD)/api/types/mount.proto $(CTRD)/api/types/task/task.proto \
 	$(CTRD)/api/types/metrics.proto \
+	github.com/containerd/cgroups/stats/v1/metrics.proto \
 	$(CTRD)/api/events/task.proto \
 	$(CTRD)/api/services/ttrpc/events/v1/events.proto \
 	$(CTRD)/protobuf/plugin/fieldpath.proto \
@@ -119,7 +120,7 @@ pkgcheck:
 
 gen: $(GEN_STAMP)
 
-$(GEN_STAMP): $(addprefix lib/proto/,$(filter-out $(CTRD)/% gogoproto/% google/%,$(PROTOS))) | pkgcheck
+$(GEN_STAMP): $(addprefix lib/proto/,$(filter-out github.com/% gogoproto/% google/%,$(PROTOS))) | pkgcheck
 	@mkdir -p $(GEN)
 	@echo "  PROTOC  $(words $(PROTOS)) files -> $(GEN)"
 	$(Q)protoc-c $(PROTO_INC) --c_out=$(GEN) $(PROTOS) 2>&1 | { grep -v 'is unused' || true; }

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "github.com/containerd/cgroups/stats/v1/metrics.pb-c.h"
 #include "github.com/containerd/containerd/api/events/task.pb-c.h"
 #include "initdata.h"
 #include "log.h"
@@ -677,6 +678,67 @@ HANDLER(task_shutdown)
         return 0;
 }
 
+/* The container's cgroup in the guest, as containerd's cgroups v1 Metrics. */
+HANDLER(task_stats)
+{
+        struct shim *s = ud;
+        const Containerd__Task__V2__StatsRequest *req = (const void *)in;
+        struct task *t;
+        int r = lookup(s, req->id, NULL, &t, NULL, err);
+        if (r < 0)
+                return r;
+        Grpc__StatsContainerRequest sr = GRPC__STATS_CONTAINER_REQUEST__INIT;
+        Grpc__StatsContainerResponse *st = NULL;
+        sr.container_id = t->id;
+        r = agent_call(s, "StatsContainer", &sr.base, &grpc__stats_container_response__descriptor,
+                       (ProtobufCMessage **)&st, 10 * NSEC_PER_SEC, err);
+        if (r < 0)
+                return r;
+        Io__Containerd__Cgroups__V1__Metrics m = IO__CONTAINERD__CGROUPS__V1__METRICS__INIT;
+        Io__Containerd__Cgroups__V1__PidsStat pids = IO__CONTAINERD__CGROUPS__V1__PIDS_STAT__INIT;
+        Io__Containerd__Cgroups__V1__CPUStat cpu = IO__CONTAINERD__CGROUPS__V1__CPUSTAT__INIT;
+        Io__Containerd__Cgroups__V1__CPUUsage usage = IO__CONTAINERD__CGROUPS__V1__CPUUSAGE__INIT;
+        Io__Containerd__Cgroups__V1__MemoryStat mem =
+                IO__CONTAINERD__CGROUPS__V1__MEMORY_STAT__INIT;
+        Io__Containerd__Cgroups__V1__MemoryEntry mu =
+                IO__CONTAINERD__CGROUPS__V1__MEMORY_ENTRY__INIT;
+        const Grpc__CgroupStats *cg = st->cgroup_stats;
+        if (cg && cg->pids_stats) {
+                pids.current = cg->pids_stats->current;
+                pids.limit = cg->pids_stats->limit;
+                m.pids = &pids;
+        }
+        if (cg && cg->cpu_stats && cg->cpu_stats->cpu_usage) {
+                usage.total = cg->cpu_stats->cpu_usage->total_usage;
+                usage.kernel = cg->cpu_stats->cpu_usage->usage_in_kernelmode;
+                usage.user = cg->cpu_stats->cpu_usage->usage_in_usermode;
+                cpu.usage = &usage;
+                m.cpu = &cpu;
+        }
+        if (cg && cg->memory_stats) {
+                mem.cache = cg->memory_stats->cache;
+                if (cg->memory_stats->usage) {
+                        mu.usage = cg->memory_stats->usage->usage;
+                        mu.limit = cg->memory_stats->usage->limit;
+                        mu.failcnt = cg->memory_stats->usage->failcnt;
+                        mem.usage = &mu;
+                }
+                m.memory = &mem;
+        }
+        _cleanup_free_ uint8_t *packed = NULL;
+        size_t len;
+        ttrpc_pack(&m.base, &packed, &len);
+        protobuf_c_message_free_unpacked(&st->base, NULL);
+        Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+        any.type_url = "io.containerd.cgroups.v1.Metrics";
+        any.value.data = packed;
+        any.value.len = len;
+        Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+        resp.stats = &any;
+        ttrpc_call_reply(call, &resp.base);
+        return 0;
+}
+
 static int unsupported(const char *what, struct coco_error **err)
 {
         return coco_error_set(err, EOPNOTSUPP, "%s is not supported by the coco runtime", what);
@@ -708,6 +770,7 @@ static const struct ttrpc_method task_methods[] = {
         T("Kill", kill_request, task_kill),
         T("Delete", delete_request, task_delete),
         T("Pids", pids_request, task_pids),
+        T("Stats", stats_request, task_stats),
         T("Connect", connect_request, task_connect),
         T("CloseIO", close_iorequest, task_close_io),
         T("ResizePty", resize_pty_request, task_resize_pty),

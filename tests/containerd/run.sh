@@ -63,7 +63,11 @@ rc=0; out=$(run --annotation "io.katacontainers.config.hypervisor.cc_init_data=$
 nothing_left "bad initdata"
 
 # A detached task: exec, stdin, ps, kill.
-runbg() { ctr run -d --runtime io.containerd.coco.v2 --runtime-config-path "$class" "$img" "$@"; }
+runbg() { # [--annotation K=V]... ID CMD...
+	local opts=()
+	while [[ "$1" == --* ]]; do opts+=("$1" "$2"); shift 2; done
+	ctr run -d --runtime io.containerd.coco.v2 --runtime-config-path "$class" "${opts[@]}" "$img" "$@"
+}
 rmtask() { ctr task rm -f "$1" >/dev/null 2>&1 || true; ctr c rm "$1" >/dev/null 2>&1 || true; }
 runbg bg sleep 1000 >/dev/null
 rc=0; out=$(ctr task exec --exec-id e1 bg sh -c 'echo exec-out; hostname; exit 5' 2>&1) || rc=$?
@@ -71,6 +75,9 @@ rc=0; out=$(ctr task exec --exec-id e1 bg sh -c 'echo exec-out; hostname; exit 5
 out=$(echo ping | ctr task exec --exec-id e2 bg cat 2>&1)
 [[ "$out" == ping ]] && ok "exec stdin reaches the process" || nok "exec stdin: $out"
 ctr task ps bg | grep -q . && ok "ctr task ps answers" || nok "ctr task ps"
+out=$(ctr task metrics bg 2>&1)
+[[ "$out" == *memory.usage_in_bytes* && "$out" == *"pids.current             1"* ]] &&
+	ok "ctr task metrics reports the container's cgroup" || nok "metrics: $out"
 ctr task kill -s SIGKILL bg
 for _ in $(seq 50); do ctr task ls | grep -q "bg .*STOPPED" && break; sleep 0.2; done
 ctr task ls | grep -q "bg .*STOPPED" && ok "ctr task kill stops the task" || nok "kill: $(ctr task ls)"
@@ -79,6 +86,19 @@ sleep 0.5
 order=$(grep -E " /tasks/" "$CTRD_DIR/events.out" | grep -E '"exec_id":"e1"' | awk '{print $6}' | tr '\n' ' ')
 [[ "$order" == "/tasks/exec-added /tasks/exec-started " ]] && ok "exec events: $order" || nok "exec events: $order"
 nothing_left "exec and kill"
+
+# Two containers of one CRI pod (the annotations CRI sets) share one shim and one VM.
+cri() { echo --annotation io.kubernetes.cri.container-type="$1" --annotation io.kubernetes.cri.sandbox-id=pod1; }
+runbg $(cri sandbox) pod1 sleep 1000 >/dev/null
+out=$(run $(cri container) "$img" pod1-app sh -c 'echo second container' 2>&1)
+[[ "$out" == "second container" ]] && ok "a second container of the pod runs" || nok "second container: $out"
+[[ $(pgrep -fc "guest=coco-pod1") -eq 1 && $(pgrep -fc "containerd-shim-coco-v2 .*-id pod1( |$)") -eq 1 &&
+	-z "$(pgrep -f "guest=coco-pod1-app" || true)" ]] && ok "both ran in one VM with one shim" ||
+	nok "VMs: $(pgrep -fa 'guest=coco-' | wc -l), shims: $(pgrep -fc containerd-shim-coco-v2)"
+ctr task kill -s SIGKILL pod1
+for _ in $(seq 50); do ctr task ls | grep -q "pod1 .*STOPPED" && break; sleep 0.2; done
+rmtask pod1
+nothing_left "the pod"
 
 # A terminal (ctr -t needs one itself: script gives it a pty).
 out=$(timeout 120 script -qec "stty cols 100 rows 30; PATH=$PATH ctr --address $CTRD_SOCK -n coco run -t --runtime io.containerd.coco.v2 --runtime-config-path $class --rm $img tty sh -c 'test -t 0 && echo tty-ok; sleep 1; stty size'" /dev/null 2>&1 || true)
