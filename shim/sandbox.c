@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "github.com/containerd/containerd/api/events/task.pb-c.h"
 #include "kata/health.pb-c.h"
 #include "log.h"
 #include "shim.h"
@@ -187,8 +188,31 @@ static void sandbox_free(struct sandbox *sb)
         free(sb);
 }
 
+/* The agent's OOM events, as /tasks/oom, until the agent connection closes. */
+static void *oom_loop(void *arg)
+{
+        struct shim *s = arg;
+        struct ttrpc_client *agent = s->sandbox->agent;
+        struct ttrpc_call_opts o = {0};
+
+        for (;;) {
+                Grpc__GetOOMEventRequest req = GRPC__GET_OOMEVENT_REQUEST__INIT;
+                Grpc__OOMEvent *ev = NULL;
+                if (ttrpc_client_call(agent, "grpc.AgentService", "GetOOMEvent", &req.base,
+                                      &grpc__oomevent__descriptor, (ProtobufCMessage **)&ev, &o,
+                                      NULL) < 0)
+                        break;
+                Containerd__Events__TaskOOM oom = CONTAINERD__EVENTS__TASK_OOM__INIT;
+                oom.container_id = ev->container_id;
+                log_info("container \"%s\" hit its memory limit", ev->container_id);
+                event_publish(s, "/tasks/oom", &oom.base, "containerd.events.TaskOOM");
+                protobuf_c_message_free_unpacked(&ev->base, NULL);
+        }
+        return NULL;
+}
+
 int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_path,
-                   const char *initdata, struct coco_error **err)
+                   const char *initdata, const struct cfg_overrides *sizes, struct coco_error **err)
 {
         if (s->sandbox)
                 return 0;
@@ -208,6 +232,10 @@ int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_pa
                                 "config", config_path, "run_dir", sb->run_dir);
         if (initdata)
                 json_object_set_new(req, "initdata", json_string(initdata));
+        if (sizes->vcpus)
+                json_object_set_new(req, "vcpus", json_integer(sizes->vcpus));
+        if (sizes->memory_mib)
+                json_object_set_new(req, "memory_mib", json_integer((json_int_t)sizes->memory_mib));
         char *text = json_dumps(req, JSON_COMPACT);
         json_decref(req);
         uint64_t t0 = now_monotonic_ns();
@@ -240,6 +268,7 @@ int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_pa
                 sandbox_teardown(s);
                 return r;
         }
+        sb->oom_started = pthread_create(&sb->oom, NULL, oom_loop, s) == 0;
         log_info("agent reached; sandbox %s created in %llu ms", sandbox_id,
                  (unsigned long long)((now_monotonic_ns() - t0) / NSEC_PER_MSEC));
         return 0;
@@ -252,6 +281,11 @@ void sandbox_teardown(struct shim *s)
                 return;
         Grpc__DestroySandboxRequest d = GRPC__DESTROY_SANDBOX_REQUEST__INIT;
         (void)agent_call(s, "DestroySandbox", &d.base, NULL, NULL, 10 * NSEC_PER_SEC, NULL);
+        if (sb->agent)
+                ttrpc_client_close(
+                        sb->agent); /* fails the calls still waiting, the OOM loop's too */
+        if (sb->oom_started)
+                pthread_join(sb->oom, NULL);
         ttrpc_client_free(sb->agent);
         sb->agent = NULL;
         _cleanup_free_ char *stop =

@@ -164,6 +164,28 @@ static void release_rootfs(struct shim *s, struct task *t)
         (void)unlink(t->image);
 }
 
+/* vCPUs and memory (MiB) the pod asks for; the class's limits are checked at launch. */
+static int pod_sizes(const Grpc__Spec *spec, struct cfg_overrides *ret, struct coco_error **err)
+{
+        static const char *const keys[] = {ANNOTATION_VCPUS, ANNOTATION_MEMORY};
+        uint64_t v[2] = {0, 0};
+        for (int i = 0; i < 2; i++) {
+                const char *a = spec_annotation(spec, keys[i]);
+                char *end;
+                if (!a)
+                        continue;
+                errno = 0;
+                v[i] = strtoull(a, &end, 10);
+                if (errno || end == a || *end || v[i] == 0 || v[i] > UINT32_MAX)
+                        return coco_error_set(err, EINVAL,
+                                              "pod annotation %s=\"%s\" is not a positive number",
+                                              keys[i], a);
+        }
+        ret->vcpus = (unsigned)v[0];
+        ret->memory_mib = v[1];
+        return 0;
+}
+
 HANDLER(task_create)
 {
         struct shim *s = ud;
@@ -192,8 +214,11 @@ HANDLER(task_create)
                 if ((r = initdata_from_annotation(initdata, &id, err)) < 0)
                         return coco_error_wrap(err, r, "pod annotation %s", INITDATA_ANNOTATION);
         }
+        struct cfg_overrides sizes = {0};
+        if ((r = pod_sizes(spec, &sizes, err)) < 0)
+                return r;
         bool started_vm = !s->sandbox;
-        if ((r = sandbox_ensure(s, sbid ? sbid : req->id, cfg, initdata, err)) < 0)
+        if ((r = sandbox_ensure(s, sbid ? sbid : req->id, cfg, initdata, &sizes, err)) < 0)
                 return r;
 
         struct task *t = xcalloc(1, sizeof(*t));
@@ -750,6 +775,12 @@ HANDLER(task_pause)
         return unsupported("pausing a task", err);
 }
 
+HANDLER(task_update)
+{
+        (void)ud, (void)call, (void)in;
+        return unsupported("changing a running task's resources (Update)", err);
+}
+
 HANDLER(task_checkpoint)
 {
         (void)ud, (void)call, (void)in;
@@ -778,6 +809,7 @@ static const struct ttrpc_method task_methods[] = {
         T("Pause", pause_request, task_pause),
         T("Resume", resume_request, task_pause),
         T("Checkpoint", checkpoint_task_request, task_checkpoint),
+        T("Update", update_task_request, task_update),
 };
 
 void shim_register(struct shim *s)

@@ -60,6 +60,8 @@ struct sandbox {
         struct vmm_vm vm;
         struct ttrpc_client *agent;
         unsigned next_slot;
+        pthread_t oom;
+        bool oom_started;
 };
 
 struct shim {
@@ -81,8 +83,12 @@ struct shim {
 void shim_register(struct shim *s);
 
 /* sandbox.c: the VM and the agent connection. */
+/* Pod annotations that size the VM (kata's names), bounded by the class. */
+#define ANNOTATION_VCPUS  "io.katacontainers.config.hypervisor.default_vcpus"
+#define ANNOTATION_MEMORY "io.katacontainers.config.hypervisor.default_memory"
 int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_path,
-                   const char *initdata, struct coco_error **err);
+                   const char *initdata, const struct cfg_overrides *sizes,
+                   struct coco_error **err);
 void sandbox_teardown(struct shim *s);
 int agent_call(struct shim *s, const char *method, const ProtobufCMessage *req,
                const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **ret,

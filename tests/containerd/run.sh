@@ -62,6 +62,23 @@ rc=0; out=$(run --annotation "io.katacontainers.config.hypervisor.cc_init_data=$
 	ok "malformed initdata fails the pod with the reason: ${out##*: }" || nok "bad initdata: rc=$rc $out"
 nothing_left "bad initdata"
 
+# Out of memory: the kernel in the guest kills, containerd hears /tasks/oom.
+rc=0; out=$(run --memory-limit 33554432 "$img" oom sh -c 'awk "BEGIN{s=\"x\"; while (1) s = s s}"; echo "awk: $?"' 2>&1) || rc=$?
+[[ "$out" == *"awk: 137"* ]] && ok "a container over its memory limit is OOM-killed" || nok "oom: rc=$rc $out"
+sleep 0.5
+order=$(grep -E " /tasks/" "$CTRD_DIR/events.out" | grep -E '"(container_id|id)":"oom"' | awk '{print $6}' | tr '\n' ' ')
+[[ "$order" == "/tasks/create /tasks/start /tasks/oom /tasks/exit /tasks/delete " ]] &&
+	ok "the oom event comes between start and exit" || nok "oom events: $order"
+
+# The pod's size from kata's annotations, within the class's limits.
+out=$(run --annotation io.katacontainers.config.hypervisor.default_vcpus=2 \
+	--annotation io.katacontainers.config.hypervisor.default_memory=768 "$img" sized \
+	sh -c 'nproc; grep MemTotal /proc/meminfo' 2>&1)
+[[ "$out" == 2* && "$out" == *MemTotal* ]] && ok "default_vcpus=2 gives the VM 2 vCPUs ($(echo $out | tr '\n' ' '))" || nok "sizing: $out"
+rc=0; out=$(run --annotation io.katacontainers.config.hypervisor.default_vcpus=64 "$img" toobig true 2>&1) || rc=$?
+[[ $rc -ne 0 && "$out" == *"allows at most"* ]] && ok "a pod asking for more vCPUs than the class allows is refused" || nok "too big: rc=$rc $out"
+nothing_left "sizing"
+
 # A detached task: exec, stdin, ps, kill.
 runbg() { # [--annotation K=V]... ID CMD...
 	local opts=()
