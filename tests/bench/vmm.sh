@@ -13,11 +13,7 @@ chmod 0755 "$work"
 sb="bench$$"
 trap 'vmm "{\"op\":\"destroy\",\"sandbox\":\"$sb\",\"config\":\"$work/dev.json\",\"run_dir\":\"$work/$sb\"}" >/dev/null; rm -rf "$work"; libvirt_down' EXIT
 libvirt_up
-cat >"$work/dev.json" <<JSON
-{"tee": "none", "accelerator": "tcg", "kernel": "$PWD/$build/guest/vmlinuz",
- "initrd": "$PWD/$build/guest/initramfs.cpio.gz", "kernel_params": "console=ttyS0 coco.mode=dev",
- "memory_mib": 512, "agent": {"transport": "virtio-serial"}, "state_dir": "$work"}
-JSON
+write_dev_class "$work/dev.json" "$build" "$work"
 make_rootfs_image "$work/rootfs.img" >/dev/null
 req() { echo "{\"op\":\"$1\",\"sandbox\":\"$sb\",\"config\":\"$work/dev.json\",\"run_dir\":\"$work/$sb\"$2}"; }
 ops=(start inspect hotplug-disk unplug-disk destroy)

@@ -1,6 +1,7 @@
 # Shared helpers for tests that run a private containerd. Source, then call
 # ctrd_start; ctrd_stop runs from the EXIT trap, also on failure.
 # shellcheck shell=bash
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 ctrd_log() { echo "[$(date +%H:%M:%S)] $*"; }
 
@@ -38,15 +39,6 @@ TOML
 	ctrd_fail "containerd did not answer within 10 s"
 }
 
-# Stop a process: TERM, up to 10 s, then KILL.
-stop_pid() {
-	local pid=$1
-	[[ -n "$pid" ]] || return 0
-	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 
 ctrd_stop() {
 	set +e # cleanup must run to the end, whatever fails

@@ -1,5 +1,6 @@
 # Helpers for guest tests: a busybox rootfs, and QEMU runs that are always cleaned up.
 # shellcheck shell=bash
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # A directory with busybox-static and a link for each applet.
 make_rootfs_dir() {
@@ -19,13 +20,4 @@ make_rootfs_image() {
 	make_rootfs_dir "$dir"
 	mke2fs -q -F -t ext4 -L rootfs -d "$dir" "$img" 32M
 	rm -rf "$dir"
-}
-
-stop_pid() {
-	local pid=$1
-	[[ -n "$pid" ]] || return 0
-	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
 }

@@ -44,3 +44,12 @@ libvirt_down() {
 # Run one coco-vmm request; prints the JSON result.
 vmm() { echo "$1" | "$COCO_VMM" || true; }
 json_get() { /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval("d"+sys.argv[2]))' "$1" "$2"; }
+
+# A dev class for tests: TCG, virtio-serial, the build's guest image.
+write_dev_class() { # file build state_dir
+	cat >"$1" <<JSON
+{"tee": "none", "accelerator": "tcg", "kernel": "$PWD/$2/guest/vmlinuz",
+ "initrd": "$PWD/$2/guest/initramfs.cpio.gz", "kernel_params": "console=ttyS0 coco.mode=dev",
+ "memory_mib": 512, "agent": {"transport": "virtio-serial"}, "state_dir": "$3"}
+JSON
+}

@@ -31,11 +31,7 @@ cleanup() {
 trap cleanup EXIT
 libvirt_up
 
-cat >"$work/dev.json" <<JSON
-{"tee": "none", "accelerator": "tcg", "kernel": "$PWD/$build/guest/vmlinuz",
- "initrd": "$PWD/$build/guest/initramfs.cpio.gz", "kernel_params": "console=ttyS0 coco.mode=dev",
- "memory_mib": 512, "agent": {"transport": "virtio-serial"}, "state_dir": "$work"}
-JSON
+write_dev_class "$work/dev.json" "$build" "$work"
 req() { echo "{\"op\":\"$1\",\"sandbox\":\"$sb\",\"config\":\"$work/dev.json\",\"run_dir\":\"$work/$sb\"$2}"; }
 
 out=$(vmm "$(req start '')")
