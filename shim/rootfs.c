@@ -20,9 +20,8 @@
 #include "util.h"
 
 extern char **environ;
-static uint64_t
-        tree_bytes; /* nftw has no user pointer; only rootfs_image's caller thread uses it */
-static pthread_mutex_t tree_lock = PTHREAD_MUTEX_INITIALIZER;
+/* nftw passes no user pointer: the running total is per thread, so concurrent Creates do not mix */
+static _Thread_local uint64_t tree_bytes;
 
 static int count(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -106,11 +105,9 @@ int rootfs_image(const char *bundle, const Containerd__Types__Mount *const *moun
         for (; mounted < n && r == 0; mounted++)
                 r = mount_one(mounts[mounted], target, err);
         if (r == 0) {
-                pthread_mutex_lock(&tree_lock);
                 tree_bytes = 0;
                 (void)nftw(target, count, 64, FTW_PHYS | FTW_MOUNT);
                 uint64_t bytes = tree_bytes;
-                pthread_mutex_unlock(&tree_lock);
                 /* ext4 metadata and journal: a fifth more and 16 MiB */
                 uint64_t kib = (bytes + bytes / 5) / 1024 + 16 * 1024;
                 uint64_t t0 = now_monotonic_ns();
