@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -179,6 +181,7 @@ static void destroy_vm(struct shim *s, struct sandbox *sb)
 
 static void sandbox_free(struct sandbox *sb)
 {
+        safe_close(sb->watch_stop);
         ttrpc_client_free(sb->agent);
         cfg_class_free(sb->cls);
         vmm_vm_done(&sb->vm);
@@ -211,6 +214,32 @@ static void *oom_loop(void *arg)
         return NULL;
 }
 
+/*
+ * QEMU's pidfd: when the VM dies, close the agent connection so every call
+ * waiting on it (WaitProcess above all) fails and each task reports its exit.
+ */
+static void *watch_vm(void *arg)
+{
+        struct shim *s = arg;
+        struct sandbox *sb = s->sandbox;
+        int pidfd = (int)syscall(SYS_pidfd_open, sb->vm.pid, 0);
+
+        if (pidfd < 0) {
+                log_warn("watching QEMU (pid %d): %s", sb->vm.pid, strerror(errno));
+                return NULL;
+        }
+        struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
+                              {.fd = sb->watch_stop, .events = POLLIN}};
+        while (poll(p, 2, -1) < 0 && errno == EINTR)
+                ;
+        if (p[0].revents && !p[1].revents) {
+                log_error("the pod's VM (QEMU pid %d) has died; every task ends", sb->vm.pid);
+                ttrpc_client_close(sb->agent);
+        }
+        safe_close(pidfd);
+        return NULL;
+}
+
 int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_path,
                    const char *initdata, const struct cfg_overrides *sizes, struct coco_error **err)
 {
@@ -219,6 +248,7 @@ int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_pa
         struct sandbox *sb = xcalloc(1, sizeof(*sb));
         int r;
 
+        sb->watch_stop = -EBADF;
         sb->id = xstrdup(sandbox_id);
         sb->config_path = xstrdup(config_path);
         sb->next_slot = 0x10;
@@ -269,6 +299,9 @@ int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_pa
                 return r;
         }
         sb->oom_started = pthread_create(&sb->oom, NULL, oom_loop, s) == 0;
+        sb->watch_stop = eventfd(0, EFD_CLOEXEC);
+        sb->watch_started = sb->vm.pid > 0 && sb->watch_stop >= 0 &&
+                            pthread_create(&sb->watch, NULL, watch_vm, s) == 0;
         log_info("agent reached; sandbox %s created in %llu ms", sandbox_id,
                  (unsigned long long)((now_monotonic_ns() - t0) / NSEC_PER_MSEC));
         return 0;
@@ -286,6 +319,11 @@ void sandbox_teardown(struct shim *s)
                         sb->agent); /* fails the calls still waiting, the OOM loop's too */
         if (sb->oom_started)
                 pthread_join(sb->oom, NULL);
+        if (sb->watch_started) {
+                uint64_t one = 1;
+                (void)!write(sb->watch_stop, &one, sizeof(one));
+                pthread_join(sb->watch, NULL);
+        }
         ttrpc_client_free(sb->agent);
         sb->agent = NULL;
         _cleanup_free_ char *stop =

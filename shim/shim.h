@@ -62,6 +62,9 @@ struct sandbox {
         unsigned next_slot;
         pthread_t oom;
         bool oom_started;
+        pthread_t watch; /* QEMU's pidfd */
+        bool watch_started;
+        int watch_stop; /* eventfd that ends the watch at teardown */
 };
 
 struct shim {
