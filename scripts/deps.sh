@@ -14,7 +14,7 @@ packages=(
 	# tests
 	libcmocka-dev containerd runc python3 ovmf
 	# guest image build and boot tests
-	qemu-system-x86 cpio kmod e2fsprogs busybox-static
+	qemu-system-x86 cpio kmod e2fsprogs busybox-static bc
 	# libvirt for the VMM tests (libvirtd, virsh, virt-xml-validate)
 	libvirt-daemon-system libvirt-clients libxml2-utils
 )
