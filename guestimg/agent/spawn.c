@@ -18,6 +18,7 @@
  */
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/openat2.h>
 #include <pty.h>
 #include <sched.h>
 #include <stdio.h>
@@ -95,40 +96,71 @@ static _noreturn_ void fail(const struct plan *p, const char *what, const char *
         _exit(127);
 }
 
-static void mkdir_p(char *path)
+/* Open rel under root without ever leaving it: symlinks and ".." resolve inside root. */
+static int open_in_root(int root, const char *rel, int flags)
 {
-        for (char *s = path + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        (void)mkdir(path, 0755);
-                        *s = '/';
-                }
-        (void)mkdir(path, 0755);
+        struct open_how how = {
+                .flags = (uint64_t)(flags | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        return (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
 }
 
-static void make_target(const struct plan *p, const struct mnt *m)
+/*
+ * The mount point dst (a path in the container) as an O_PATH fd under the
+ * rootfs, each missing component created beneath it. A symlink in the image
+ * (say /x -> /etc) resolves inside the rootfs, so nothing is created or
+ * mounted in the guest outside it. The last component is a file for a file
+ * bind mount.
+ */
+static int target_fd(const struct plan *p, int root, const char *dst, bool file)
 {
-        struct stat st;
         char buf[PATH_MAX];
-
-        if (stat(m->dst, &st) == 0)
-                return;
-        /* a file bind mount needs a file to mount on */
-        if (m->bind && stat(m->src, &st) == 0 && !S_ISDIR(st.st_mode)) {
-                snprintf(buf, sizeof(buf), "%s", m->dst);
-                char *slash = strrchr(buf, '/');
-                if (slash && slash != buf) {
-                        *slash = 0;
-                        mkdir_p(buf);
+        snprintf(buf, sizeof(buf), "%s", dst[0] == '/' ? dst + 1 : dst);
+        if (!buf[0])
+                return open_in_root(root, ".", O_PATH | O_DIRECTORY);
+        size_t len = strlen(buf);
+        for (size_t i = 0; i <= len; i++) {
+                if (buf[i] != '/' && buf[i] != 0)
+                        continue;
+                bool last = i == len;
+                buf[i] = 0;
+                int fd = open_in_root(root, buf, O_PATH);
+                if (fd < 0 && errno == ENOENT) {
+                        char *slash = strrchr(buf, '/');
+                        const char *name = slash ? slash + 1 : buf;
+                        if (slash)
+                                *slash = 0;
+                        int parent = open_in_root(root, slash ? buf : ".", O_PATH | O_DIRECTORY);
+                        if (slash)
+                                *slash = '/';
+                        if (parent < 0)
+                                fail(p, "opening the parent of mount point", dst);
+                        if (last && file) {
+                                int c = openat(parent, name,
+                                               O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                                               0644);
+                                if (c >= 0)
+                                        close(c);
+                        } else
+                                (void)mkdirat(parent, name, 0755);
+                        close(parent);
+                        fd = open_in_root(root, buf, O_PATH);
                 }
-                int fd = open(m->dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
                 if (fd < 0)
-                        fail(p, "creating mount point", m->dst);
+                        fail(p, "creating mount point", dst);
+                if (last)
+                        return fd;
                 close(fd);
-                return;
+                buf[i] = '/';
         }
-        snprintf(buf, sizeof(buf), "%s", m->dst);
-        mkdir_p(buf);
+        return -1; /* not reached */
+}
+
+static const char *fd_path(int fd, char *buf, size_t size)
+{
+        snprintf(buf, size, "/proc/self/fd/%d", fd);
+        return buf;
 }
 
 static void populate_dev(const struct plan *p, const char *dev)
@@ -162,23 +194,39 @@ static void setup_rootfs(const struct plan *p)
                 fail(p, "making mounts private", NULL);
         if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 fail(p, "bind-mounting the rootfs", p->rootfs);
+        int root = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                fail(p, "opening the rootfs", p->rootfs);
         for (size_t i = 0; i < p->n_mounts; i++) {
                 const struct mnt *m = &p->mounts[i];
-                make_target(p, m);
+                const char *dst = m->dst + strlen(p->rootfs); /* the path in the container */
+                struct stat st;
+                bool file = m->bind && stat(m->src, &st) == 0 && !S_ISDIR(st.st_mode);
+                char at[64];
+                int t = target_fd(p, root, dst, file);
                 if (m->bind) {
-                        if (mount(m->src, m->dst, NULL, m->flags & (MS_BIND | MS_REC), NULL) < 0)
-                                fail(p, "bind-mounting", m->dst);
-                        unsigned long rest = m->flags & ~(MS_BIND | MS_REC);
-                        if (rest &&
-                            mount(NULL, m->dst, NULL, MS_BIND | MS_REMOUNT | rest, NULL) < 0)
-                                fail(p, "remounting", m->dst);
-                } else if (mount(m->src, m->dst, m->type, m->flags, m->data) < 0)
-                        fail(p, "mounting", m->dst);
-                if (m->propagation && mount(NULL, m->dst, NULL, m->propagation, NULL) < 0)
-                        fail(p, "setting propagation of", m->dst);
+                        if (mount(m->src, fd_path(t, at, sizeof(at)), NULL,
+                                  m->flags & (MS_BIND | MS_REC), NULL) < 0)
+                                fail(p, "bind-mounting", dst);
+                } else if (mount(m->src, fd_path(t, at, sizeof(at)), m->type, m->flags, m->data) <
+                           0)
+                        fail(p, "mounting", dst);
+                close(t);
+                /* the new mount's own root, for remounts and for filling /dev */
+                t = target_fd(p, root, dst, file);
+                unsigned long rest = m->flags & ~(MS_BIND | MS_REC);
+                if (m->bind && rest &&
+                    mount(NULL, fd_path(t, at, sizeof(at)), NULL, MS_BIND | MS_REMOUNT | rest,
+                          NULL) < 0)
+                        fail(p, "remounting", dst);
+                if (m->propagation &&
+                    mount(NULL, fd_path(t, at, sizeof(at)), NULL, m->propagation, NULL) < 0)
+                        fail(p, "setting propagation of", dst);
                 if (m->dev_tmpfs)
-                        populate_dev(p, m->dst);
+                        populate_dev(p, fd_path(t, at, sizeof(at)));
+                close(t);
         }
+        close(root);
         if (chdir(p->rootfs) < 0)
                 fail(p, "entering the rootfs", p->rootfs);
         if (syscall(SYS_pivot_root, ".", ".") == 0) {

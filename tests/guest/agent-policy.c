@@ -7,6 +7,8 @@
  *   confidential  no policy in a confidential VM: exec and output reads denied
  *   setpolicy     confidential; SetPolicy before start allows exec; after start it is denied
  *   health        only Health.Check (the boot benchmark times this)
+ *   escape        a mount at /escape/inner where the image's /escape is a symlink out of the
+ *                 rootfs: it must land inside the rootfs (the host script checks outside)
  *
  *   agent-policy --socket PATH --rootfs-dir DIR --case NAME
  */
@@ -111,7 +113,17 @@ int main(int argc, char **argv)
         int rc;
         if (strcmp(name, "health") == 0)
                 health("", 300 * SEC);
-        else if (strcmp(name, "rego") == 0)
+        else if (strcmp(name, "escape") == 0) {
+                extra_mount = "/escape/inner";
+                check(sandbox(NULL) == 0, "CreateSandbox");
+                start_sleeper();
+                char *look[] = {"/bin/sh", "-c",
+                                "grep -c '/coco-escape-[0-9]*/inner tmpfs' /proc/mounts", NULL};
+                check(exec_proc("p1", "look", look, false, NULL) == 0, "exec in the container");
+                _cleanup_free_ char *out = read_all_stream("p1", "look", false);
+                check(strcmp(out, "1\n") == 0,
+                      "the tmpfs is inside the container, where /escape leads (got \"%s\")", out);
+        } else if (strcmp(name, "rego") == 0)
                 closed_case("Rego");
         else if (strcmp(name, "bad-disk") == 0)
                 closed_case("initdata");

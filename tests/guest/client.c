@@ -14,6 +14,7 @@
 struct ttrpc_client *cl;
 const char *rootfs_pci, *rootfs_dir;
 unsigned passed, failed;
+const char *extra_mount;
 
 void check(bool ok, const char *fmt, ...)
 {
@@ -94,6 +95,8 @@ void ctr_init(struct ctr *c, const char *id, const char *const *args)
         c->mounts[3] = mnt("/sys", "sysfs", "sysfs", opt_ro, ELEMENTSOF(opt_ro));
         c->spec.mounts = c->mounts;
         c->spec.n_mounts = 4;
+        if (extra_mount)
+                c->mounts[c->spec.n_mounts++] = mnt(extra_mount, "tmpfs", "tmpfs", NULL, 0);
         if (rootfs_pci) {
                 static char *ro[] = {"ro"};
                 snprintf(c->root_path, sizeof(c->root_path), "/run/kata-containers/%s/rootfs", id);
@@ -114,7 +117,7 @@ void ctr_init(struct ctr *c, const char *id, const char *const *args)
 
 void ctr_free(struct ctr *c)
 {
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < c->spec.n_mounts; i++)
                 free(c->mounts[i]);
 }
 

@@ -12,6 +12,7 @@
 extern struct ttrpc_client *cl;
 extern const char *rootfs_pci, *rootfs_dir;
 extern unsigned passed, failed;
+extern const char *extra_mount; /* a tmpfs mount added to every container when set */
 
 struct ctr {
         Grpc__CreateContainerRequest req;
@@ -20,7 +21,7 @@ struct ctr {
         Grpc__Root root;
         Grpc__User user;
         Grpc__Storage storage, *storages[1];
-        Grpc__Mount *mounts[4];
+        Grpc__Mount *mounts[5];
         char root_path[128];
         char *args[8];
 };

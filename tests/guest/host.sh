@@ -104,5 +104,19 @@ for case in confidential setpolicy; do
 	finish_agent "$case" term
 done
 
+# 3. a symlink in the image pointing out of the rootfs cannot steer a mount
+escape=/tmp/coco-escape-$$ # exists in the rootfs and on the host
+mkdir -p "$tmp/rootfs$escape" "$escape"
+ln -s "$escape" "$tmp/rootfs/escape"
+start_agent escape --dev
+run_client "$build/tests/agent-policy" --socket "$tmp/escape.sock" --rootfs-dir "$tmp/rootfs" --case escape
+finish_agent escape term
+if [[ -z "$(ls -A "$escape")" ]]; then
+	total_pass=$((total_pass + 1))
+else
+	echo "not ok - a mount point was created outside the rootfs: $(ls "$escape")"; total_fail=$((total_fail + 1))
+fi
+rm -rf "$escape"
+
 echo "agent on the host: $total_pass passed, $total_fail failed"
 [[ $total_fail -eq 0 ]]
