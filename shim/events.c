@@ -34,20 +34,19 @@ void event_publish(struct shim *s, const char *topic, const ProtobufCMessage *ev
         req.envelope = &env;
         struct ttrpc_call_opts o = {.ns = s->ns, .timeout_ns = 10 * NSEC_PER_SEC};
 
-        /* one publisher at a time keeps the order; reconnect once if containerd restarted */
+        /* one publisher at a time keeps the order; redial once if containerd restarted */
         pthread_mutex_lock(&s->events_lock);
         int r = -ENOTCONN;
-        for (int attempt = 0; attempt < 2 && r < 0; attempt++) {
+        for (int attempt = 0; attempt < 2; attempt++) {
                 if (!s->events && ttrpc_client_dial_unix(s->ttrpc_address, &s->events, &err) < 0)
                         break;
                 coco_error_free(TAKE_PTR(err));
                 r = ttrpc_client_call(s->events, "containerd.services.events.ttrpc.v1.Events",
                                       "Forward", &req.base, &google__protobuf__empty__descriptor,
                                       NULL, &o, &err);
-                if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE) {
-                        ttrpc_client_free(TAKE_PTR(s->events));
-                        continue;
-                }
+                if (r != -ECONNRESET && r != -ENOTCONN && r != -EPIPE)
+                        break; /* done, or refused by containerd: redialling would not help */
+                ttrpc_client_free(TAKE_PTR(s->events));
         }
         pthread_mutex_unlock(&s->events_lock);
         if (r < 0)

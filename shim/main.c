@@ -109,7 +109,7 @@ static void print_address(const char *path)
         fflush(stdout);
 }
 
-static int serve(struct shim *s, int listener);
+static int serve(struct shim *s);
 
 static int cmd_start(const struct args *a, struct shim *s)
 {
@@ -148,16 +148,15 @@ static int cmd_start(const struct args *a, struct shim *s)
                 safe_close(null);
                 s->server = srv;
                 s->socket = xstrdup(path);
-                _exit(serve(s, -1) < 0 ? 1 : 0);
+                _exit(serve(s) < 0 ? 1 : 0);
         }
         print_address(path);
         return 0;
 }
 
-static int serve(struct shim *s, int listener)
+static int serve(struct shim *s)
 {
         _cleanup_error_ struct coco_error *err = NULL;
-        (void)listener;
         if (log_open("log") < 0) /* the bundle's fifo; containerd copies it into its log */
                 log_set_fd(STDERR_FILENO);
         signal(SIGPIPE, SIG_IGN);

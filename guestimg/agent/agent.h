@@ -119,7 +119,6 @@ int reaper_start(struct agent *a);
 void reaper_kick(void);
 
 /* spawn.c: start a process in a container. */
-struct spawn_spec;
 int spawn_process(struct agent *a, struct container *c, const Grpc__Process *proc, bool init,
                   const Grpc__Spec *spec, struct process **ret, struct coco_error **err);
 int spawn_release(struct agent *a, struct process *p, struct coco_error **err);

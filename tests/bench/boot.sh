@@ -12,12 +12,6 @@ qemu_pid=
 trap 'stop_pid "$qemu_pid"; rm -rf "$tmp"' EXIT
 cmdline=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cmdline"])' "$build/guest/manifest.json")
 
-# the baseline initramfs: only /init and /dev/console
-mkdir -p "$tmp/bare/dev"
-cp "$build/tests/poweroff-init" "$tmp/bare/init"
-mknod -m 600 "$tmp/bare/dev/console" c 5 1
-(cd "$tmp/bare" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet | gzip -n >"$tmp/bare.cpio.gz")
-
 qemu() { # initrd, extra args... (exec: a background call's $! is QEMU itself)
 	local initrd=$1; shift
 	exec qemu-system-x86_64 -machine pc,accel=tcg -m 512 -smp 1 -nographic -no-reboot \
@@ -25,12 +19,8 @@ qemu() { # initrd, extra args... (exec: a background call's $! is QEMU itself)
 		-serial null -monitor none "$@"
 }
 now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-for i in $(seq "$runs"); do
-	t0=$(now); (qemu "$tmp/bare.cpio.gz" >/dev/null 2>&1); t1=$(now)
-	echo "$t1 - $t0" | bc
-done | median >"$tmp/bare.t"
+echo "scale=3; $(bare_boot_ms "$build" "$runs" "$tmp") / 1000" | bc >"$tmp/bare.t"
 
 for i in $(seq "$runs"); do
 	rm -f "$tmp/agent.sock"

@@ -8,6 +8,7 @@ runs=${RUNS:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../containerd/lib.sh"
 . "$here/../vmm/lib.sh"
+. "$here/../guest/lib.sh"
 export PATH="$PWD/$build/bin:$PATH"
 class="$PWD/$build/config/dev.json"
 img=docker.io/library/busybox:coco
@@ -39,23 +40,12 @@ printf '  %-34s %8s %8s %8s %6s\n' "containerd-shim-coco-v2" "$cr" "$cp" "$cu" "
 printf '  %-34s %8.2f %8.2f %8.2f\n' "ratio coco / runc" "$(echo "$cr / $rr" | bc -l)" "$(echo "$cp / $rp" | bc -l)" "$(echo "$cu / $ru" | bc -l)"
 printf '  (the pod VM itself: QEMU RSS %s KiB; libvirt is loaded only by the coco-vmm helper)\n' "$qr"
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for i in $(seq "$runs"); do
 	t0=$(date +%s%N)
 	ctr run --runtime io.containerd.coco.v2 --runtime-config-path "$class" --rm "$img" "echo$i" echo hi >/dev/null
 	echo $(( ($(date +%s%N) - t0) / 1000000 ))
 done | median >"$CTRD_DIR/run.ms"
-# the baseline: the same kernel booting an init that only powers off
-mkdir -p "$CTRD_DIR/bare/dev"
-cp "$build/tests/poweroff-init" "$CTRD_DIR/bare/init"
-mknod -m 600 "$CTRD_DIR/bare/dev/console" c 5 1
-(cd "$CTRD_DIR/bare" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet | gzip -n >"$CTRD_DIR/bare.cpio.gz")
-for i in $(seq "$runs"); do
-	t0=$(date +%s%N)
-	qemu-system-x86_64 -machine pc,accel=tcg -m 512 -smp 1 -nographic -no-reboot -serial null -monitor none \
-		-kernel "$build/guest/vmlinuz" -initrd "$CTRD_DIR/bare.cpio.gz" -append "console=ttyS0 panic=1 quiet" >/dev/null 2>&1
-	echo $(( ($(date +%s%N) - t0) / 1000000 ))
-done | median >"$CTRD_DIR/bare.ms"
+bare_boot_ms "$build" "$runs" "$CTRD_DIR" >"$CTRD_DIR/bare.ms"
 run=$(cat "$CTRD_DIR/run.ms") bare=$(cat "$CTRD_DIR/bare.ms")
 printf '\nctr run --rm ... echo hi, coco runtime (TCG, median of %d)\n' "$runs"
 printf '  %-46s %8s ms\n' "ctr run ... echo hi" "$run" "same kernel to a power-off init (QEMU alone)" "$bare"
