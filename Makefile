@@ -73,9 +73,9 @@ LIB_SRC := lib/error.c lib/log.c lib/util.c lib/base64.c lib/ttrpc-frame.c \
            guestimg/measure/ovmf.c guestimg/measure/snp.c guestimg/measure/tdx.c \
            vmm/vmm.c
 SHIM_SRC := shim/main.c shim/service.c shim/sandbox.c shim/spec.c shim/rootfs.c shim/io.c \
-            shim/events.c
+            shim/events.c shim/network.c
 COCOCTL_SRC := cococtl/main.c cococtl/initdata.c cococtl/measure.c cococtl/vmm.c
-VMM_SRC := vmm/domain-xml.c vmm/libvirt.c vmm/preflight.c
+VMM_SRC := vmm/domain-xml.c vmm/libvirt.c vmm/network.c vmm/preflight.c
 VMM_HELPER_SRC := vmm/coco-vmm.c
 AGENT_SRC := guestimg/agent/main.c guestimg/agent/boot.c guestimg/agent/channel.c \
              guestimg/agent/service.c guestimg/agent/policy.c guestimg/agent/initdata-boot.c \
@@ -95,13 +95,13 @@ obj = $(addprefix $(OBJ)/,$(1:.c=.o))
 LIBCOCO := $(BUILD)/lib/libcoco.a
 LIBGEN  := $(BUILD)/lib/libcocogen.a
 LIBVMM  := $(BUILD)/lib/libcocovmm.a
-VIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt)
-VIRT_LIBS = $(shell $(PKG_CONFIG) --libs libvirt)
+VIRT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libvirt libnl-route-3.0)
+VIRT_LIBS = $(shell $(PKG_CONFIG) --libs libvirt libnl-route-3.0)
 BINS    := $(BUILD)/bin/containerd-shim-coco-v2 $(BUILD)/bin/cococtl $(BUILD)/bin/coco-agent \
            $(BUILD)/bin/coco-vmm
 TEST_BINS := $(addprefix $(BUILD)/tests/test-,$(UNIT_TESTS)) $(BUILD)/tests/forward-event \
              $(BUILD)/tests/agent-scenario $(BUILD)/tests/agent-policy $(BUILD)/tests/coco-agent-host \
-             $(BUILD)/tests/poweroff-init $(BUILD)/tests/pidfd-wait
+             $(BUILD)/tests/poweroff-init $(BUILD)/tests/pidfd-wait $(BUILD)/tests/net-plumb
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz-,$(FUZZERS))
 
 .PHONY: bench guest-image all deps pkgcheck gen tests unit check check-unit check-asan check-clang check-fuzz \
@@ -198,6 +198,12 @@ $(BUILD)/tests/test-%: $(OBJ)/tests/unit/test-%.o $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
 	$(LINK) -lcmocka
 
+$(BUILD)/tests/net-plumb: $(OBJ)/tests/vmm/net-plumb.o $(LIBVMM) $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	$(LINK_VMM)
+
+$(call obj,tests/vmm/net-plumb.c): CFLAGS += $(VIRT_CFLAGS)
+
 $(BUILD)/tests/forward-event: $(OBJ)/tests/containerd/forward-event.o $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
 	$(LINK)
@@ -261,6 +267,7 @@ check-guest: guest-image tests
 
 check-vmm: guest-image tests
 	bash tests/vmm/golden.sh $(BUILD)
+	bash tests/vmm/network.sh $(BUILD)
 	bash tests/vmm/libvirt.sh $(BUILD)
 
 check-containerd: guest-image tests

@@ -20,8 +20,11 @@ int cmd_domain_xml(int argc, char **argv)
                 {"name", required_argument, NULL, 'n'},
                 {"run-dir", required_argument, NULL, 'r'},
                 {"transport", required_argument, NULL, 't'},
+                {"nic", required_argument, NULL, 'N'},
                 {},
         };
+        struct vmm_nic nics[VMM_NIC_MAX] = {0};
+        size_t n_nics = 0;
         const char *config = NULL, *initdata = NULL, *version = NULL, *transport = NULL;
         const char *name = "coco-example", *run_dir = NULL;
         _cleanup_(cfg_class_freep) struct cfg_class *c = NULL;
@@ -53,6 +56,14 @@ int cmd_domain_xml(int argc, char **argv)
                 case 't':
                         transport = optarg;
                         break;
+                case 'N': { /* TAP,MAC[,MTU]: what the network code would have made */
+                        struct vmm_nic *n = &nics[n_nics];
+                        if (n_nics == VMM_NIC_MAX ||
+                            sscanf(optarg, "%15[^,],%17[0-9a-fA-F:],%u", n->tap, n->mac, &n->mtu) < 2)
+                                return usage_error("--nic \"%s\" is not TAP,MAC[,MTU]", optarg);
+                        n_nics++;
+                        break;
+                }
                 default:
                         return usage_error("domain-xml: bad option");
                 }
@@ -77,6 +88,8 @@ int cmd_domain_xml(int argc, char **argv)
                 .initdata_disk = id != NULL,
                 .vsock = transport ? strcmp(transport, "vsock") == 0
                                    : c->transport == CFG_TRANSPORT_VSOCK,
+                .nics = nics,
+                .n_nics = n_nics,
                 .libvirt_version = v,
                 .cbitpos = c->snp_cbitpos,
                 .reduced_phys_bits = c->snp_reduced_phys_bits,

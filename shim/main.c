@@ -193,7 +193,7 @@ static int cmd_delete(const struct args *a, struct shim *s)
                                 "\"run_dir\":\"%s\"}",
                                 sb, cfg, run);
                         _cleanup_error_ struct coco_error *err = NULL;
-                        if (vmm_helper(s, req, NULL, &err) < 0)
+                        if (vmm_helper(s, req, NULL, NULL, &err) < 0)
                                 fprintf(stderr, "containerd-shim-coco-v2: %s\n",
                                         coco_error_message(err, -EIO));
                 }

@@ -54,7 +54,8 @@ static char *helper_path(const char *self_dir)
         return p;
 }
 
-int vmm_helper(struct shim *s, const char *request, struct vmm_vm *ret_vm, struct coco_error **err)
+int vmm_helper(struct shim *s, const char *request, struct vmm_vm *ret_vm, json_t **ret_network,
+               struct coco_error **err)
 {
         _cleanup_free_ char *path = helper_path(s->self_dir);
         int in[2], out[2];
@@ -119,6 +120,8 @@ int vmm_helper(struct shim *s, const char *request, struct vmm_vm *ret_vm, struc
                 ret_vm->agent_socket = sock ? xstrdup(sock) : NULL;
                 ret_vm->console_log = con ? xstrdup(con) : NULL;
         }
+        if (ret_network)
+                *ret_network = json_incref(json_object_get(res, "network"));
         json_decref(res);
         return 0;
 }
@@ -174,7 +177,7 @@ static void destroy_vm(struct shim *s, struct sandbox *sb)
                 "{\"op\":\"destroy\",\"sandbox\":\"%s\",\"config\":\"%s\",\"run_dir\":\"%s\"}",
                 sb->id, sb->config_path, sb->run_dir);
         _cleanup_error_ struct coco_error *err = NULL;
-        if (vmm_helper(s, req, NULL, &err) < 0)
+        if (vmm_helper(s, req, NULL, NULL, &err) < 0)
                 log_error("destroying the VM of sandbox %s: %s", sb->id,
                           coco_error_message(err, -EIO));
 }
@@ -240,36 +243,39 @@ static void *watch_vm(void *arg)
         return NULL;
 }
 
-int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_path,
-                   const char *initdata, const struct cfg_overrides *sizes, struct coco_error **err)
+int sandbox_ensure(struct shim *s, const struct sandbox_params *p, struct coco_error **err)
 {
         if (s->sandbox)
                 return 0;
         struct sandbox *sb = xcalloc(1, sizeof(*sb));
+        _cleanup_(json_decrefp) json_t *network = NULL;
         int r;
 
         sb->watch_stop = -EBADF;
-        sb->id = xstrdup(sandbox_id);
-        sb->config_path = xstrdup(config_path);
+        sb->id = xstrdup(p->id);
+        sb->config_path = xstrdup(p->config_path);
         sb->next_slot = 0x10;
-        if ((r = cfg_class_load(config_path, &sb->cls, err)) < 0) {
+        if ((r = cfg_class_load(p->config_path, &sb->cls, err)) < 0) {
                 sandbox_free(sb);
                 return r;
         }
-        sb->run_dir = xasprintf("%s/%s", sb->cls->state_dir, sandbox_id);
+        sb->run_dir = xasprintf("%s/%s", sb->cls->state_dir, p->id);
         (void)mkdir(sb->cls->state_dir, 0711);
-        json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "op", "start", "sandbox", sandbox_id,
-                                "config", config_path, "run_dir", sb->run_dir);
-        if (initdata)
-                json_object_set_new(req, "initdata", json_string(initdata));
-        if (sizes->vcpus)
-                json_object_set_new(req, "vcpus", json_integer(sizes->vcpus));
-        if (sizes->memory_mib)
-                json_object_set_new(req, "memory_mib", json_integer((json_int_t)sizes->memory_mib));
+        json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "op", "start", "sandbox", p->id, "config",
+                                p->config_path, "run_dir", sb->run_dir);
+        if (p->initdata)
+                json_object_set_new(req, "initdata", json_string(p->initdata));
+        if (p->sizes.vcpus)
+                json_object_set_new(req, "vcpus", json_integer(p->sizes.vcpus));
+        if (p->sizes.memory_mib)
+                json_object_set_new(req, "memory_mib",
+                                    json_integer((json_int_t)p->sizes.memory_mib));
+        if (p->netns)
+                json_object_set_new(req, "netns", json_string(p->netns));
         char *text = json_dumps(req, JSON_COMPACT);
         json_decref(req);
         uint64_t t0 = now_monotonic_ns();
-        r = vmm_helper(s, text, &sb->vm, err);
+        r = vmm_helper(s, text, &sb->vm, &network, err);
         free(text);
         if (r < 0) {
                 sandbox_free(sb);
@@ -290,10 +296,12 @@ int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_pa
         }
         s->sandbox = sb;
         Grpc__CreateSandboxRequest cs = GRPC__CREATE_SANDBOX_REQUEST__INIT;
-        cs.sandbox_id = (char *)sandbox_id;
-        cs.hostname = (char *)sandbox_id;
+        cs.sandbox_id = (char *)p->id;
+        cs.hostname = (char *)(p->hostname && *p->hostname ? p->hostname : p->id);
         r = agent_call(s, "CreateSandbox", &cs.base, NULL, NULL,
                        (uint64_t)sb->cls->create_timeout_s * NSEC_PER_SEC, err);
+        if (r >= 0 && network)
+                r = network_apply(s, network, err);
         if (r < 0) {
                 sandbox_teardown(s);
                 return r;
@@ -302,7 +310,7 @@ int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_pa
         sb->watch_stop = eventfd(0, EFD_CLOEXEC);
         sb->watch_started = sb->vm.pid > 0 && sb->watch_stop >= 0 &&
                             pthread_create(&sb->watch, NULL, watch_vm, s) == 0;
-        log_info("agent reached; sandbox %s created in %llu ms", sandbox_id,
+        log_info("agent reached; sandbox %s created in %llu ms", p->id,
                  (unsigned long long)((now_monotonic_ns() - t0) / NSEC_PER_MSEC));
         return 0;
 }
@@ -329,7 +337,7 @@ void sandbox_teardown(struct shim *s)
         _cleanup_free_ char *stop =
                 xasprintf("{\"op\":\"stop\",\"sandbox\":\"%s\",\"config\":\"%s\",\"timeout_s\":5}",
                           sb->id, sb->config_path);
-        (void)vmm_helper(s, stop, NULL, NULL);
+        (void)vmm_helper(s, stop, NULL, NULL, NULL);
         destroy_vm(s, sb);
         s->sandbox = NULL;
         sandbox_free(sb);

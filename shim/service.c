@@ -87,7 +87,7 @@ static int hotplug(struct shim *s, struct task *t, bool plug, struct coco_error 
                      : xasprintf("{\"op\":\"unplug-disk\",\"sandbox\":\"%s\",\"config\":\"%s\","
                                  "\"path\":\"%s\"}",
                                  sb->id, sb->config_path, t->image);
-        return vmm_helper(s, req, NULL, err);
+        return vmm_helper(s, req, NULL, NULL, err);
 }
 
 /* The rootfs: an image of containerd's snapshot (none class) or an in-guest pull. */
@@ -214,11 +214,17 @@ HANDLER(task_create)
                 if ((r = initdata_from_annotation(initdata, &id, err)) < 0)
                         return coco_error_wrap(err, r, "pod annotation %s", INITDATA_ANNOTATION);
         }
-        struct cfg_overrides sizes = {0};
-        if ((r = pod_sizes(spec, &sizes, err)) < 0)
+        struct sandbox_params sp = {
+                .id = sbid ? sbid : req->id,
+                .config_path = cfg,
+                .initdata = initdata,
+                .netns = spec_netns(spec),
+                .hostname = spec->hostname,
+        };
+        if ((r = pod_sizes(spec, &sp.sizes, err)) < 0)
                 return r;
         bool started_vm = !s->sandbox;
-        if ((r = sandbox_ensure(s, sbid ? sbid : req->id, cfg, initdata, &sizes, err)) < 0)
+        if ((r = sandbox_ensure(s, &sp, err)) < 0)
                 return r;
 
         struct task *t = xcalloc(1, sizeof(*t));

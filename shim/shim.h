@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "class.h"
 #include "error.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb-c.h"
@@ -89,15 +91,28 @@ void shim_register(struct shim *s);
 /* Pod annotations that size the VM (kata's names), bounded by the class. */
 #define ANNOTATION_VCPUS  "io.katacontainers.config.hypervisor.default_vcpus"
 #define ANNOTATION_MEMORY "io.katacontainers.config.hypervisor.default_memory"
-int sandbox_ensure(struct shim *s, const char *sandbox_id, const char *config_path,
-                   const char *initdata, const struct cfg_overrides *sizes,
-                   struct coco_error **err);
+struct sandbox_params {
+        const char *id;
+        const char *config_path;
+        const char *initdata; /* the pod's annotation, or NULL */
+        struct cfg_overrides sizes;
+        const char *netns;    /* the pod's network namespace, or NULL for none */
+        const char *hostname; /* the pod's, or NULL for the sandbox id */
+};
+int sandbox_ensure(struct shim *s, const struct sandbox_params *p, struct coco_error **err);
 void sandbox_teardown(struct shim *s);
 int agent_call(struct shim *s, const char *method, const ProtobufCMessage *req,
                const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **ret,
                uint64_t timeout_ns, struct coco_error **err);
-/* Run coco-vmm with a JSON request; ret_vm (may be NULL) gets the VM it reports. */
-int vmm_helper(struct shim *s, const char *request, struct vmm_vm *ret_vm, struct coco_error **err);
+/*
+ * Run coco-vmm with a JSON request; ret_vm (may be NULL) gets the VM it
+ * reports, ret_network (may be NULL) the pod network it describes.
+ */
+int vmm_helper(struct shim *s, const char *request, struct vmm_vm *ret_vm, json_t **ret_network,
+               struct coco_error **err);
+
+/* network.c: the pod's interfaces, routes and neighbours (coco-vmm's description) to the agent. */
+int network_apply(struct shim *s, json_t *network, struct coco_error **err);
 char *default_config_path(const char *self_dir);
 
 /* rootfs.c: containerd's mounts -> a read-only ext4 image. */
@@ -111,6 +126,8 @@ int spec_load(const char *bundle, struct arena **ret_arena, Grpc__Spec **ret_spe
 void arena_free(struct arena *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct arena *, arena_free)
 const char *spec_annotation(const Grpc__Spec *spec, const char *key);
+/* The path of the spec's network namespace, when it names one (CNI's, under CRI). */
+const char *spec_netns(const Grpc__Spec *spec);
 
 /* spec.c: an exec's process JSON (the Any in ExecProcessRequest.spec). */
 int spec_process(const uint8_t *json, size_t len, struct arena **ret_arena, Grpc__Process **ret,

@@ -236,3 +236,15 @@ const char *spec_annotation(const Grpc__Spec *spec, const char *key)
                         return spec->annotations[i]->value;
         return NULL;
 }
+
+const char *spec_netns(const Grpc__Spec *spec)
+{
+        if (!spec->linux)
+                return NULL;
+        for (size_t i = 0; i < spec->linux->n_namespaces; i++) {
+                const Grpc__LinuxNamespace *ns = spec->linux->namespaces[i];
+                if (strcmp(ns->type, "network") == 0 && ns->path && *ns->path)
+                        return ns->path;
+        }
+        return NULL; /* a new, empty namespace: the VM gets no interface */
+}

@@ -13,3 +13,38 @@ stop_pid() {
 
 # The median of numbers on stdin, one per line.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# A pod network namespace as CNI would leave it, without CNI: NAME gets eth0
+# (MTU 1400, PREFIX.2/24, default route via PREFIX.1, a permanent neighbour
+# PREFIX.9), whose veth peer peer0 (PREFIX.1/24) sits in namespace PEER.
+#   netns_pod_make NAME PEER PREFIX      e.g. PREFIX=169.254.77
+netns_pod_make() {
+	local pod=$1 peer=$2 net=$3 ns
+	ip netns add "$pod"
+	ip netns add "$peer"
+	for ns in "$pod" "$peer"; do # no IPv6 duplicate detection: snapshots stay comparable
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+	done
+	ip -n "$pod" link add eth0 type veth peer name peer0 netns "$peer"
+	ip -n "$pod" link set eth0 mtu 1400 up
+	ip -n "$peer" link set peer0 mtu 1400 up
+	ip -n "$pod" link set lo up
+	ip -n "$pod" addr add "$net.2/24" dev eth0
+	ip -n "$peer" addr add "$net.1/24" dev peer0
+	ip -n "$pod" route add default via "$net.1"
+	ip -n "$pod" neigh add "$net.9" lladdr 02:00:00:00:77:09 dev eth0 nud permanent
+}
+
+# Links, qdiscs, eth0's ingress filters, addresses, routes and permanent
+# neighbours of a namespace, to compare before and after.
+netns_snapshot() {
+	local ns=$1
+	{
+		ip -n "$ns" -d link show | sed 's/ qdisc [a-z_]* / /' # qdisc is reported separately
+		tc -n "$ns" qdisc show
+		tc -n "$ns" filter show dev eth0 ingress
+		ip -n "$ns" addr show
+		ip -n "$ns" route show
+		ip -n "$ns" neigh show nud permanent
+	} 2>&1
+}

@@ -4,7 +4,9 @@
  * libvirt. One JSON request on stdin, one JSON result on stdout:
  *
  *   {"op": "start", "sandbox": ID, "config": CLASS.json, "run_dir": DIR,
- *    "initdata": ANNOTATION-or-null, "vcpus": N, "memory_mib": N}
+ *    "initdata": ANNOTATION-or-null, "vcpus": N, "memory_mib": N, "netns": PATH-or-null}
+ *      with a netns, the answer also has "network": {"interfaces", "routes",
+ *      "neighbors"} as the agent's UpdateInterface/UpdateRoutes/AddARPNeighbors take them
  *   {"op": "stop", "sandbox": ID, "config": ..., "timeout_s": N}
  *   {"op": "destroy", "sandbox": ID, "config": ..., "run_dir": DIR}
  *   {"op": "hotplug-disk", "sandbox": ID, "config": ..., "path": P, "slot": N, "readonly": B}
@@ -21,6 +23,7 @@
 #include <jansson.h>
 
 #include "class.h"
+#include "network.h"
 #include "util.h"
 #include "version.h"
 #include "vmm.h"
@@ -78,12 +81,18 @@ static int run(json_t *req, json_t *out, struct coco_error **err)
                         .config_path = config,
                         .run_dir = str(req, "run_dir"),
                         .initdata_annotation = str(req, "initdata"),
+                        .netns = str(req, "netns"),
                         .overrides = {(unsigned)num(req, "vcpus"),
                                       (uint64_t)num(req, "memory_mib")},
                 };
                 if ((r = need(s.run_dir, "run_dir", err)) < 0)
                         return r;
                 r = ops->start(lv, &s, &vm, err);
+                json_t *net = NULL;
+                if (r == 0 && s.netns && (r = vmm_net_describe(s.netns, &net, err)) < 0)
+                        (void)ops->destroy(lv, sandbox, s.run_dir, NULL);
+                if (net)
+                        json_object_set_new(out, "network", net);
         } else if (strcmp(op, "stop") == 0)
                 r = ops->stop(lv, sandbox, (unsigned)num(req, "timeout_s"), err);
         else if (strcmp(op, "destroy") == 0)

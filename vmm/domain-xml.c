@@ -163,27 +163,49 @@ static void devices(FILE *f, const struct vmm_domain_spec *s)
 {
         _cleanup_free_ char *dir = vmm_xml_escape(s->run_dir);
         bool confidential = s->launch->cls->tee != CFG_TEE_NONE;
+        const char *iommu = confidential ? " iommu='on'" : "";
 
         fprintf(f, "  <devices>\n");
         if (s->initdata_disk)
                 fprintf(f,
                         "    <disk type='file' device='disk'>\n"
-                        "      <driver name='qemu' type='raw'/>\n"
+                        "      <driver name='qemu' type='raw'%s/>\n"
                         "      <source file='%s/" VMM_INITDATA_DISK "'/>\n"
                         "      <target dev='vda' bus='virtio'/>\n"
                         "      <readonly/>\n"
                         "      <serial>initdata</serial>\n"
                         "    </disk>\n",
-                        dir);
+                        iommu, dir);
+        for (size_t i = 0; i < s->n_nics; i++) {
+                _cleanup_free_ char *tap = vmm_xml_escape(s->nics[i].tap);
+                _cleanup_free_ char *mac = vmm_xml_escape(s->nics[i].mac);
+                fprintf(f,
+                        "    <interface type='ethernet'>\n"
+                        "      <mac address='%s'/>\n"
+                        "      <target dev='%s' managed='no'/>\n"
+                        "      <model type='virtio'/>\n",
+                        mac, tap);
+                if (confidential)
+                        fprintf(f, "      <driver iommu='on'/>\n");
+                if (s->nics[i].mtu)
+                        fprintf(f, "      <mtu size='%u'/>\n", s->nics[i].mtu);
+                fprintf(f, "    </interface>\n");
+        }
         if (s->vsock)
-                fprintf(f, "    <vsock model='virtio'>\n      <cid auto='yes'/>\n    </vsock>\n");
-        else
+                fprintf(f, "    <vsock model='virtio'>\n      <cid auto='yes'/>\n%s    </vsock>\n",
+                        confidential ? "      <driver iommu='on'/>\n" : "");
+        else {
+                if (confidential)
+                        fprintf(f, "    <controller type='virtio-serial' index='0'>\n"
+                                   "      <driver iommu='on'/>\n"
+                                   "    </controller>\n");
                 fprintf(f,
                         "    <channel type='unix'>\n"
                         "      <source mode='bind' path='%s/" VMM_AGENT_SOCKET "'/>\n"
                         "      <target type='virtio' name='agent.channel.0'/>\n"
                         "    </channel>\n",
                         dir);
+        }
         if (!confidential) /* the confidential classes have no console: nothing leaves the guest */
                 fprintf(f,
                         "    <serial type='file'>\n"
@@ -193,9 +215,10 @@ static void devices(FILE *f, const struct vmm_domain_spec *s)
                         dir);
         fprintf(f,
                 "    <rng model='virtio'>\n      <backend model='random'>/dev/urandom</backend>\n"
-                "    </rng>\n"
+                "%s    </rng>\n"
                 "    <memballoon model='none'/>\n"
-                "  </devices>\n");
+                "  </devices>\n",
+                confidential ? "      <driver iommu='on'/>\n" : "");
 }
 
 int vmm_domain_xml(const struct vmm_domain_spec *s, char **ret_xml, struct coco_error **err)

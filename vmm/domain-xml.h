@@ -8,7 +8,10 @@
  *         (tdx-guest object, kernel-irqchip=split).
  * Firmware loads as ROM, the kernel boots directly, no shared file systems
  * and no host devices; the agent channel is vsock or a virtio-serial port
- * backed by a unix socket; initdata is a read-only virtio disk.
+ * backed by a unix socket; initdata is a read-only virtio disk; the pod's
+ * interfaces are virtio NICs on taps the network code made. In the
+ * confidential classes every virtio device has iommu='on' (the guest's
+ * memory is private, so devices must go through its bounce buffers).
  */
 #pragma once
 
@@ -16,6 +19,7 @@
 
 #include "error.h"
 #include "launch.h"
+#include "network.h"
 
 #define VMM_LIBVIRT_VERSION(major, minor, micro)                                                   \
         ((unsigned long)(major)*1000000 + (unsigned long)(minor)*1000 + (micro))
@@ -32,6 +36,8 @@ struct vmm_domain_spec {
         const char *run_dir; /* holds agent.sock, initdata.img and console.log */
         bool initdata_disk;  /* attach run_dir/initdata.img read-only */
         bool vsock;          /* the agent on vsock; else virtio-serial on run_dir/agent.sock */
+        const struct vmm_nic *nics; /* <interface type='ethernet'> on pre-made taps */
+        size_t n_nics;
         unsigned long libvirt_version;
         unsigned cbitpos, reduced_phys_bits; /* snp: from the host's capabilities */
 };

@@ -21,6 +21,7 @@
 #include "domain-xml.h"
 #include "initdata.h"
 #include "log.h"
+#include "network.h"
 #include "preflight.h"
 #include "util.h"
 #include "vmm.h"
@@ -217,6 +218,7 @@ static int lv_start(void *ctx, const struct vmm_start *req, struct vmm_vm *ret,
         _cleanup_(cfg_launch_done) struct cfg_launch launch = {0};
         _cleanup_free_ char *xml = NULL;
         _cleanup_(virDomainFreep) virDomainPtr dom = NULL;
+        _cleanup_(vmm_net_done) struct vmm_net net = {0};
         int r;
 
         _cleanup_(virDomainFreep) virDomainPtr existing = virDomainLookupByName(l->conn, name);
@@ -237,12 +239,17 @@ static int lv_start(void *ctx, const struct vmm_start *req, struct vmm_vm *ret,
         if ((r = write_initdata(req, c, &id, err)) < 0 ||
             (r = cfg_launch_build(c, id, &req->overrides, &launch, err)) < 0)
                 goto fail;
+        if (req->netns &&
+            (r = vmm_net_prepare(req->netns, req->sandbox_id, req->run_dir, &net, err)) < 0)
+                goto fail;
         struct vmm_domain_spec spec = {
                 .launch = &launch,
                 .name = name,
                 .run_dir = req->run_dir,
                 .initdata_disk = id != NULL,
                 .vsock = resolve_vsock(c),
+                .nics = net.nics,
+                .n_nics = net.n,
                 .libvirt_version = l->version,
                 .cbitpos = c->snp_cbitpos,
                 .reduced_phys_bits = c->snp_reduced_phys_bits,
@@ -256,6 +263,8 @@ static int lv_start(void *ctx, const struct vmm_start *req, struct vmm_vm *ret,
                 r = lv_error(err, "starting the VM");
                 goto fail;
         }
+        if (net.n && (r = vmm_net_connect(&net, req->run_dir, err)) < 0)
+                goto fail; /* QEMU holds the taps now: they move into the pod's namespace */
         r = fill_info(dom, req->run_dir, ret, err);
         if (r < 0)
                 goto fail;
@@ -294,6 +303,9 @@ static int lv_destroy(void *ctx, const char *sandbox_id, const char *run_dir,
             virDomainIsActive(dom) == 1)
                 return lv_error(err, "destroying the VM");
         virResetLastError();
+        int r = vmm_net_teardown(run_dir, err);
+        if (r < 0)
+                return r;
         if (run_dir) {
                 static const char *const files[] = {VMM_AGENT_SOCKET, VMM_INITDATA_DISK,
                                                     VMM_CONSOLE_LOG};
@@ -308,17 +320,19 @@ static int lv_destroy(void *ctx, const char *sandbox_id, const char *run_dir,
         return 0;
 }
 
-static char *disk_xml(const char *path, unsigned slot, bool readonly)
+/* iommu: a confidential guest, whose devices must use its bounce buffers */
+static char *disk_xml(const char *path, unsigned slot, bool readonly, bool iommu)
 {
         _cleanup_free_ char *p = vmm_xml_escape(path);
         return xasprintf("<disk type='file' device='disk'>"
-                         "<driver name='qemu' type='raw'/>"
+                         "<driver name='qemu' type='raw'%s/>"
                          "<source file='%s'/>"
                          "<target dev='vd%c' bus='virtio'/>%s"
                          "<address type='pci' domain='0x0000' bus='0x00' slot='0x%02x' "
                          "function='0x0'/>"
                          "</disk>",
-                         p, 'b' + (slot % 24), readonly ? "<readonly/>" : "", slot);
+                         iommu ? " iommu='on'" : "", p, 'b' + (slot % 24),
+                         readonly ? "<readonly/>" : "", slot);
 }
 
 static bool has_disk(virDomainPtr dom, const char *path)
@@ -354,7 +368,11 @@ static int lv_hotplug_disk(void *ctx, const char *sandbox_id, const char *path, 
                 return coco_error_set(err, EINVAL, "PCI slot %u is not between 3 and 31", slot);
         if (has_disk(dom, path))
                 return 0; /* already attached */
-        _cleanup_free_ char *xml = disk_xml(path, slot, readonly);
+        _cleanup_free_ char *live = virDomainGetXMLDesc(dom, 0);
+        bool confidential = live && (strstr(live, "<launchSecurity") ||
+                                     strstr(live, "confidential-guest-support"));
+        virResetLastError();
+        _cleanup_free_ char *xml = disk_xml(path, slot, readonly, confidential);
         if (virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
                 return lv_error(err, "hot-plugging the disk");
         return 0;

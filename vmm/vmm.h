@@ -18,6 +18,7 @@ struct vmm_start {
         const char *config_path;
         const char *run_dir;             /* created; agent socket, initdata disk, console log */
         const char *initdata_annotation; /* the pod's value, or NULL for the class default */
+        const char *netns;               /* the pod's network namespace, or NULL for none */
         struct cfg_overrides overrides;
 };
 

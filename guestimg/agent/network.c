@@ -12,6 +12,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 
 #include "agent.h"
@@ -25,6 +26,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_addr *, rtnl_addr_put)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_route *, rtnl_route_put)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_addr *, nl_addr_put)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_neigh *, rtnl_neigh_put)
 
 static int nl_error(struct coco_error **err, int nlerr, const char *what)
 {
@@ -207,6 +209,54 @@ int net_update_routes(const Grpc__Routes *routes, struct coco_error **err)
                         if ((r = add_route(sk, links, rt, err)) < 0)
                                 return r;
                 }
+        return 0;
+}
+
+static int add_neighbour(struct nl_sock *sk, struct nl_cache *links, const Types__ARPNeighbor *n,
+                         struct coco_error **err)
+{
+        _cleanup_(rtnl_neigh_putp) struct rtnl_neigh *neigh = rtnl_neigh_alloc();
+        _cleanup_(nl_addr_putp) struct nl_addr *to = NULL, *ll = NULL;
+        int r, ifindex = rtnl_link_name2i(links, n->device);
+
+        if (!n->toipaddress || !*n->toipaddress->address)
+                return coco_error_set(err, EINVAL, "an ARP neighbour on %s has no IP address",
+                                      n->device);
+        if (ifindex <= 0)
+                return coco_error_set(err, ENOENT, "neighbour %s: no interface \"%s\"",
+                                      n->toipaddress->address, n->device);
+        int family = n->toipaddress->family == TYPES__IPFAMILY__v6 ? AF_INET6 : AF_INET;
+        if ((r = nl_addr_parse(n->toipaddress->address, family, &to)) < 0 ||
+            (r = nl_addr_parse(n->lladdr, AF_LLC, &ll)) < 0)
+                return coco_error_set(err, EINVAL, "neighbour %s at \"%s\": %s",
+                                      n->toipaddress->address, n->lladdr, nl_geterror(r));
+        rtnl_neigh_set_ifindex(neigh, ifindex);
+        rtnl_neigh_set_dst(neigh, to);
+        rtnl_neigh_set_lladdr(neigh, ll);
+        rtnl_neigh_set_state(neigh, n->state ? n->state : NUD_PERMANENT);
+        if (n->flags)
+                rtnl_neigh_set_flags(neigh, (unsigned)n->flags);
+        if ((r = rtnl_neigh_add(sk, neigh, NLM_F_CREATE | NLM_F_REPLACE)) < 0)
+                return coco_error_set(err, EIO, "adding neighbour %s on %s: %s",
+                                      n->toipaddress->address, n->device, nl_geterror(r));
+        return 0;
+}
+
+int net_add_neighbours(const Grpc__ARPNeighbors *neighs, struct coco_error **err)
+{
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
+        _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
+        int r;
+
+        if (!neighs || neighs->n_arpneighbors == 0)
+                return 0;
+        if ((r = open_route(&sk, err)) < 0)
+                return r;
+        if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
+                return nl_error(err, r, "listing links");
+        for (size_t i = 0; i < neighs->n_arpneighbors; i++)
+                if ((r = add_neighbour(sk, links, neighs->arpneighbors[i], err)) < 0)
+                        return r;
         return 0;
 }
 

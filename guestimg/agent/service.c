@@ -320,6 +320,17 @@ HANDLER(update_routes)
         return 0;
 }
 
+HANDLER(add_arp_neighbors)
+{
+        struct agent *a = ud;
+        const Grpc__AddARPNeighborsRequest *req = (const void *)in;
+        POLICY(a, "AddARPNeighbors");
+        int r = net_add_neighbours(req->neighbors, err);
+        if (r < 0)
+                return r;
+        EMPTY_OK;
+}
+
 HANDLER(list_interfaces)
 {
         struct agent *a = ud;
@@ -359,6 +370,7 @@ static const struct ttrpc_method agent_methods[] = {
         M("UpdateInterface", update_interface_request, update_interface),
         M("UpdateRoutes", update_routes_request, update_routes),
         M("ListInterfaces", list_interfaces_request, list_interfaces),
+        M("AddARPNeighbors", add_arpneighbors_request, add_arp_neighbors),
 };
 
 void service_register(struct agent *a)

@@ -175,7 +175,7 @@ static void network(const char *mac)
         Types__IPAddress ip = TYPES__IPADDRESS__INIT, *ips[] = {&ip};
         Types__Interface want = TYPES__INTERFACE__INIT;
         Grpc__UpdateInterfaceRequest ui = GRPC__UPDATE_INTERFACE_REQUEST__INIT;
-        _cleanup_error_ struct coco_error *e1 = NULL, *e2 = NULL, *e3 = NULL;
+        _cleanup_error_ struct coco_error *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
 
         ip.address = "10.0.2.15";
         ip.mask = "24";
@@ -219,11 +219,27 @@ static void network(const char *mac)
         if (ifs)
                 protobuf_c_message_free_unpacked(&ifs->base, NULL);
 
-        char *show[] = {"/bin/sh", "-c", "ip route; ip addr show eth0", NULL};
+        Types__IPAddress nip = TYPES__IPADDRESS__INIT;
+        Types__ARPNeighbor nb = TYPES__ARPNEIGHBOR__INIT, *nbs[] = {&nb};
+        Grpc__ARPNeighbors all = GRPC__ARPNEIGHBORS__INIT;
+        Grpc__AddARPNeighborsRequest an = GRPC__ADD_ARPNEIGHBORS_REQUEST__INIT;
+        nip.address = "10.0.2.7";
+        nb.toipaddress = &nip;
+        nb.device = "eth0";
+        nb.lladdr = "02:00:00:00:00:07";
+        all.arpneighbors = nbs;
+        all.n_arpneighbors = 1;
+        an.neighbors = &all;
+        rc = call("AddARPNeighbors", &an.base, NULL, NULL, 10 * SEC, &e4);
+        check(rc == 0, "AddARPNeighbors adds a permanent entry%s%s", e4 ? ": " : "",
+              e4 ? e4->message : "");
+
+        char *show[] = {"/bin/sh", "-c", "ip route; ip addr show eth0; ip neigh", NULL};
         exec_proc("c2", "e-net", show, false, NULL);
         _cleanup_free_ char *out = read_all_stream("c2", "e-net", false);
-        check(strstr(out, "default via 10.0.2.2 dev eth0") && strstr(out, "inet 10.0.2.15/24"),
-              "a container sees the address and route (got \"%s\")", out);
+        check(strstr(out, "default via 10.0.2.2 dev eth0") && strstr(out, "inet 10.0.2.15/24") &&
+                      strstr(out, "10.0.2.7 dev eth0 lladdr 02:00:00:00:00:07 PERMANENT"),
+              "a container sees the address, route and neighbour (got \"%s\")", out);
 
         want.hwaddr = "02:00:00:00:00:99";
         rc = call("UpdateInterface", &ui.base, &types__interface__descriptor, NULL, 10 * SEC, &e3);

@@ -9,9 +9,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
-# name class libvirt-version transport initdata validate
+# name class libvirt-version transport initdata validate [nics]
 cases=(
 	"dev-serial dev 9.0.0 virtio-serial - yes"
+	"dev-serial-nics dev 9.0.0 virtio-serial - yes cocoa1b2c3d4-0,02:42:a9:fe:4d:02,1400 cocoa1b2c3d4-1,02:42:a9:fe:4d:03"
+	"snp-passthrough-nic snp 9.0.0 virtio-serial - yes cocoa1b2c3d4-0,02:42:a9:fe:4d:02,1500"
 	"dev-vsock-initdata dev 9.0.0 vsock initdata yes"
 	"snp-passthrough snp 9.0.0 virtio-serial - yes"
 	"snp-passthrough-initdata snp 10.4.0 vsock initdata yes"
@@ -22,9 +24,10 @@ cases=(
 	"tdx-native-initdata tdx 11.6.0 vsock initdata no"
 )
 for c in "${cases[@]}"; do
-	read -r name class version transport initdata validate <<<"$c"
+	read -r name class version transport initdata validate nics <<<"$c"
 	args=(--config "$here/classes/$class.json" --libvirt-version "$version" --transport "$transport"
 		--name "coco-$name" --run-dir "/run/coco/$name")
+	for n in $nics; do args+=(--nic "$n"); done
 	[[ "$initdata" == initdata ]] && args+=(--initdata "$here/initdata.toml")
 	"$build/bin/cococtl" domain-xml "${args[@]}" >"$tmp/$name.xml"
 	if [[ "${UPDATE:-}" == 1 ]]; then cp "$tmp/$name.xml" "$here/golden/$name.xml"; fi
