@@ -273,6 +273,7 @@ check-vmm: guest-image tests
 check-containerd: guest-image tests
 	bash tests/containerd/events.sh $(BUILD)
 	bash tests/containerd/run.sh $(BUILD)
+	bash tests/containerd/network.sh $(BUILD)
 
 fuzz: gen
 	$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FUZZ=1 fuzzers
@@ -287,6 +288,7 @@ bench: deps
 	bash tests/bench/boot.sh $(BUILD)
 	bash tests/bench/vmm.sh $(BUILD)
 	bash tests/bench/shim.sh $(BUILD)
+	bash tests/bench/network.sh $(BUILD)
 
 check: deps
 	$(MAKE) --no-print-directory format-check

@@ -58,8 +58,8 @@ int cmd_domain_xml(int argc, char **argv)
                         break;
                 case 'N': { /* TAP,MAC[,MTU]: what the network code would have made */
                         struct vmm_nic *n = &nics[n_nics];
-                        if (n_nics == VMM_NIC_MAX ||
-                            sscanf(optarg, "%15[^,],%17[0-9a-fA-F:],%u", n->tap, n->mac, &n->mtu) < 2)
+                        if (n_nics == VMM_NIC_MAX || sscanf(optarg, "%15[^,],%17[0-9a-fA-F:],%u",
+                                                            n->tap, n->mac, &n->mtu) < 2)
                                 return usage_error("--nic \"%s\" is not TAP,MAC[,MTU]", optarg);
                         n_nics++;
                         break;

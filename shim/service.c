@@ -191,7 +191,7 @@ HANDLER(task_create)
         struct shim *s = ud;
         const CreateReq *req = (const void *)in;
         _cleanup_(arena_freep) struct arena *arena = NULL;
-        _cleanup_free_ char *cfg = NULL, *annotations = NULL;
+        _cleanup_free_ char *cfg = NULL, *annotations = NULL, *netns = NULL;
         Grpc__Spec *spec = NULL;
         Grpc__Storage st, *sts[1] = {&st};
         int r;
@@ -201,7 +201,7 @@ HANDLER(task_create)
         pthread_mutex_unlock(&s->lock);
         if (dup)
                 return coco_error_set(err, EEXIST, "task \"%s\" already exists", req->id);
-        if ((r = spec_load(req->bundle, &arena, &spec, &annotations, err)) < 0)
+        if ((r = spec_load(req->bundle, &arena, &spec, &annotations, &netns, err)) < 0)
                 return r;
         if (!(cfg = config_path(s, req, err)))
                 return -ENOENT;
@@ -218,7 +218,7 @@ HANDLER(task_create)
                 .id = sbid ? sbid : req->id,
                 .config_path = cfg,
                 .initdata = initdata,
-                .netns = spec_netns(spec),
+                .netns = netns,
                 .hostname = spec->hostname,
         };
         if ((r = pod_sizes(spec, &sp.sizes, err)) < 0)

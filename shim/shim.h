@@ -121,13 +121,12 @@ int rootfs_image(const char *bundle, const Containerd__Types__Mount *const *moun
 
 /* spec.c: the bundle's config.json as the agent's OCI Spec. */
 struct arena;
+/* ret_netns (may be NULL): the path of the spec's network namespace, if it names one. */
 int spec_load(const char *bundle, struct arena **ret_arena, Grpc__Spec **ret_spec,
-              char **ret_annotations_json, struct coco_error **err);
+              char **ret_annotations_json, char **ret_netns, struct coco_error **err);
 void arena_free(struct arena *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct arena *, arena_free)
 const char *spec_annotation(const Grpc__Spec *spec, const char *key);
-/* The path of the spec's network namespace, when it names one (CNI's, under CRI). */
-const char *spec_netns(const Grpc__Spec *spec);
 
 /* spec.c: an exec's process JSON (the Any in ExecProcessRequest.spec). */
 int spec_process(const uint8_t *json, size_t len, struct arena **ret_arena, Grpc__Process **ret,

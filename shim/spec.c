@@ -131,6 +131,23 @@ static Grpc__Linux *linux_section(struct arena *a, json_t *l)
         grpc__linux__init(out);
         out->maskedpaths = astrv(a, json_object_get(l, "maskedPaths"), &out->n_maskedpaths);
         out->readonlypaths = astrv(a, json_object_get(l, "readonlyPaths"), &out->n_readonlypaths);
+        /*
+         * Namespaces by type only: host paths mean nothing in the guest, and the
+         * network namespace is the VM's own, which every container of the pod shares.
+         */
+        json_t *nss = json_object_get(l, "namespaces"), *ns;
+        size_t i;
+        out->namespaces = aalloc(a, (json_array_size(nss) + 1) * sizeof(void *));
+        json_array_foreach(nss, i, ns)
+        {
+                const char *type = json_string_value(json_object_get(ns, "type"));
+                if (!type || strcmp(type, "network") == 0)
+                        continue;
+                Grpc__LinuxNamespace *n = aalloc(a, sizeof(*n));
+                grpc__linux_namespace__init(n);
+                n->type = keep(a, xstrdup(type));
+                out->namespaces[out->n_namespaces++] = n;
+        }
         if (json_is_object(res)) {
                 Grpc__LinuxResources *r = aalloc(a, sizeof(*r));
                 grpc__linux_resources__init(r);
@@ -160,8 +177,23 @@ static Grpc__Linux *linux_section(struct arena *a, json_t *l)
         return out;
 }
 
+/* The path of the spec's network namespace (CNI's, under CRI), or NULL. */
+static char *netns_path(json_t *linux_json)
+{
+        json_t *ns;
+        size_t i;
+        json_array_foreach(json_object_get(linux_json, "namespaces"), i, ns)
+        {
+                const char *type = json_string_value(json_object_get(ns, "type"));
+                const char *path = json_string_value(json_object_get(ns, "path"));
+                if (type && strcmp(type, "network") == 0 && path && *path)
+                        return xstrdup(path);
+        }
+        return NULL; /* a new, empty namespace: the VM gets no interface */
+}
+
 int spec_load(const char *bundle, struct arena **ret_arena, Grpc__Spec **ret_spec,
-              char **ret_annotations_json, struct coco_error **err)
+              char **ret_annotations_json, char **ret_netns, struct coco_error **err)
 {
         _cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
         json_error_t je;
@@ -201,6 +233,8 @@ int spec_load(const char *bundle, struct arena **ret_arena, Grpc__Spec **ret_spe
         json_t *l = json_object_get(cfg, "linux");
         if (json_is_object(l))
                 spec->linux = linux_section(a, l);
+        if (ret_netns)
+                *ret_netns = netns_path(l);
         if (ret_annotations_json)
                 *ret_annotations_json = ann ? json_dumps(ann, JSON_COMPACT) : NULL;
         json_decref(cfg);
@@ -235,16 +269,4 @@ const char *spec_annotation(const Grpc__Spec *spec, const char *key)
                 if (strcmp(spec->annotations[i]->key, key) == 0)
                         return spec->annotations[i]->value;
         return NULL;
-}
-
-const char *spec_netns(const Grpc__Spec *spec)
-{
-        if (!spec->linux)
-                return NULL;
-        for (size_t i = 0; i < spec->linux->n_namespaces; i++) {
-                const Grpc__LinuxNamespace *ns = spec->linux->namespaces[i];
-                if (strcmp(ns->type, "network") == 0 && ns->path && *ns->path)
-                        return ns->path;
-        }
-        return NULL; /* a new, empty namespace: the VM gets no interface */
 }
