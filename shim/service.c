@@ -4,9 +4,11 @@
  * listed answer Unimplemented with the reason. Events go out in the order
  * create, start, exit, delete.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -186,12 +188,54 @@ static int pod_sizes(const Grpc__Spec *spec, struct cfg_overrides *ret, struct c
         return 0;
 }
 
+/* The host files the container bind-mounts, into the guest (CopyFile, in chunks). */
+static int copy_files(struct shim *s, const struct spec_extra *extra, struct coco_error **err)
+{
+        enum { CHUNK = 256 * 1024 };
+        for (size_t i = 0; i < extra->n_files; i++) {
+                const struct spec_file *f = &extra->files[i];
+                _cleanup_close_ int fd = open(f->host_path, O_RDONLY | O_CLOEXEC);
+                struct stat st;
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        return coco_error_set(err, errno, "reading %s for the VM: %s", f->host_path,
+                                              strerror(errno));
+                _cleanup_free_ uint8_t *buf = xmalloc(SPEC_FILE_MAX);
+                ssize_t n = read(fd, buf, SPEC_FILE_MAX);
+                if (n < 0)
+                        return coco_error_set(err, errno, "reading %s for the VM: %s", f->host_path,
+                                              strerror(errno));
+                int64_t off = 0;
+                do {
+                        Grpc__CopyFileRequest c = GRPC__COPY_FILE_REQUEST__INIT;
+                        size_t len =
+                                (size_t)n - (size_t)off < CHUNK ? (size_t)n - (size_t)off : CHUNK;
+                        c.path = f->guest_path;
+                        c.file_size = n;
+                        c.file_mode = st.st_mode & 07777;
+                        c.dir_mode = 0750;
+                        c.uid = (int32_t)st.st_uid;
+                        c.gid = (int32_t)st.st_gid;
+                        c.offset = off;
+                        c.data.data = buf + off;
+                        c.data.len = len;
+                        int r = agent_call(s, "CopyFile", &c.base, NULL, NULL, 10 * NSEC_PER_SEC,
+                                           err);
+                        if (r < 0)
+                                return coco_error_wrap(err, r, "copying %s into the VM",
+                                                       f->host_path);
+                        off += (int64_t)len;
+                } while (off < n);
+        }
+        return 0;
+}
+
 HANDLER(task_create)
 {
         struct shim *s = ud;
         const CreateReq *req = (const void *)in;
         _cleanup_(arena_freep) struct arena *arena = NULL;
-        _cleanup_free_ char *cfg = NULL, *annotations = NULL, *netns = NULL;
+        _cleanup_free_ char *cfg = NULL;
+        _cleanup_(spec_extra_done) struct spec_extra extra = {0};
         Grpc__Spec *spec = NULL;
         Grpc__Storage st, *sts[1] = {&st};
         int r;
@@ -201,7 +245,7 @@ HANDLER(task_create)
         pthread_mutex_unlock(&s->lock);
         if (dup)
                 return coco_error_set(err, EEXIST, "task \"%s\" already exists", req->id);
-        if ((r = spec_load(req->bundle, &arena, &spec, &annotations, &netns, err)) < 0)
+        if ((r = spec_load(req->bundle, req->id, &arena, &spec, &extra, err)) < 0)
                 return r;
         if (!(cfg = config_path(s, req, err)))
                 return -ENOENT;
@@ -218,7 +262,7 @@ HANDLER(task_create)
                 .id = sbid ? sbid : req->id,
                 .config_path = cfg,
                 .initdata = initdata,
-                .netns = netns,
+                .netns = extra.netns,
                 .hostname = spec->hostname,
         };
         if ((r = pod_sizes(spec, &sp.sizes, err)) < 0)
@@ -241,6 +285,8 @@ HANDLER(task_create)
 
         Grpc__CreateContainerRequest cc = GRPC__CREATE_CONTAINER_REQUEST__INIT;
         r = prepare_rootfs(s, t, req, spec, &st, err);
+        if (r >= 0)
+                r = copy_files(s, &extra, err);
         if (r >= 0) {
                 cc.container_id = t->id;
                 cc.exec_id = t->id;

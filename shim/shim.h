@@ -121,9 +121,24 @@ int rootfs_image(const char *bundle, const Containerd__Types__Mount *const *moun
 
 /* spec.c: the bundle's config.json as the agent's OCI Spec. */
 struct arena;
-/* ret_netns (may be NULL): the path of the spec's network namespace, if it names one. */
-int spec_load(const char *bundle, struct arena **ret_arena, Grpc__Spec **ret_spec,
-              char **ret_annotations_json, char **ret_netns, struct coco_error **err);
+/* Where the agent keeps copied host files (Kata's directory; the agent allows only it). */
+#define SPEC_SHARED_DIR "/run/kata-containers/shared/containers"
+#define SPEC_FILE_MAX   (1024 * 1024)
+#define SPEC_FILES_MAX  16
+struct spec_file {
+        char *host_path;
+        char *guest_path; /* SPEC_SHARED_DIR/<id>-<n>-<name> */
+};
+/* What config.json says about the host rather than the guest. */
+struct spec_extra {
+        char *annotations_json;
+        char *netns; /* the network namespace's path, if the spec names one */
+        struct spec_file files[SPEC_FILES_MAX]; /* host files to copy in before CreateContainer */
+        size_t n_files;
+};
+void spec_extra_done(struct spec_extra *e);
+int spec_load(const char *bundle, const char *id, struct arena **ret_arena, Grpc__Spec **ret_spec,
+              struct spec_extra *extra, struct coco_error **err);
 void arena_free(struct arena *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct arena *, arena_free)
 const char *spec_annotation(const Grpc__Spec *spec, const char *key);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The bundle's OCI config.json as the agent's Spec message. Everything the
- * message points to lives in an arena freed at once. Host bind mounts are
- * left out: their sources are host paths that do not exist in the guest and
- * nothing of the host is shared with it.
+ * message points to lives in an arena freed at once. Nothing of the host is
+ * shared with the guest, so host bind mounts change: a small regular file
+ * (resolv.conf, hosts, hostname under CRI) is copied into the guest and
+ * bind-mounted from there; a /dev/shm directory becomes a tmpfs; other host
+ * directories are left out.
  */
+#include <libgen.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -101,26 +105,80 @@ static Grpc__Process *process(struct arena *a, json_t *p)
         return out;
 }
 
-static void mounts(struct arena *a, json_t *arr, Grpc__Spec *spec)
+static Grpc__Mount *mount_new(struct arena *a, Grpc__Spec *spec, json_t *m)
+{
+        Grpc__Mount *x = aalloc(a, sizeof(*x));
+        grpc__mount__init(x);
+        x->destination = astr(a, json_object_get(m, "destination"));
+        x->type = astr(a, json_object_get(m, "type"));
+        x->source = astr(a, json_object_get(m, "source"));
+        x->options = astrv(a, json_object_get(m, "options"), &x->n_options);
+        spec->mounts[spec->n_mounts++] = x;
+        return x;
+}
+
+/* A host bind mount: copy a small file, make /dev/shm a tmpfs, leave other directories out. */
+static void host_bind(struct arena *a, Grpc__Spec *spec, json_t *m, const char *id,
+                      struct spec_extra *extra)
+{
+        const char *dst = json_string_value(json_object_get(m, "destination"));
+        const char *src = json_string_value(json_object_get(m, "source"));
+        struct stat st;
+
+        if (!dst || !src || stat(src, &st) < 0) {
+                log_warn("host bind mount %s: source %s is missing; left out", dst ? dst : "?",
+                         src ? src : "?");
+                return;
+        }
+        if (S_ISDIR(st.st_mode) && strcmp(dst, "/dev/shm") == 0) {
+                Grpc__Mount *x = mount_new(a, spec, m);
+                static char *shm_opts[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"};
+                x->type = x->source = "tmpfs";
+                x->options = shm_opts;
+                x->n_options = ELEMENTSOF(shm_opts);
+                return;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_size > SPEC_FILE_MAX ||
+            extra->n_files == SPEC_FILES_MAX) {
+                log_info("not passing host %s %s (for %s) into the VM: only regular files up "
+                         "to %d KiB are copied",
+                         S_ISDIR(st.st_mode) ? "directory" : "file", src, dst,
+                         SPEC_FILE_MAX / 1024);
+                return;
+        }
+        _cleanup_free_ char *copy = xstrdup(src);
+        struct spec_file *f = &extra->files[extra->n_files];
+        f->host_path = xstrdup(src);
+        f->guest_path = xasprintf(SPEC_SHARED_DIR "/%s-%zu-%s", id, extra->n_files, basename(copy));
+        extra->n_files++;
+        Grpc__Mount *x = mount_new(a, spec, m);
+        x->source = keep(a, xstrdup(f->guest_path));
+}
+
+static void mounts(struct arena *a, json_t *arr, Grpc__Spec *spec, const char *id,
+                   struct spec_extra *extra)
 {
         size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
         spec->mounts = aalloc(a, (n + 1) * sizeof(void *));
         for (size_t i = 0; i < n; i++) {
                 json_t *m = json_array_get(arr, i);
                 const char *type = json_string_value(json_object_get(m, "type"));
-                const char *dst = json_string_value(json_object_get(m, "destination"));
-                if (!type || strcmp(type, "bind") == 0) {
-                        log_info("not passing host bind mount %s into the VM", dst ? dst : "?");
-                        continue;
-                }
-                Grpc__Mount *x = aalloc(a, sizeof(*x));
-                grpc__mount__init(x);
-                x->destination = astr(a, json_object_get(m, "destination"));
-                x->type = astr(a, json_object_get(m, "type"));
-                x->source = astr(a, json_object_get(m, "source"));
-                x->options = astrv(a, json_object_get(m, "options"), &x->n_options);
-                spec->mounts[spec->n_mounts++] = x;
+                if (!type || strcmp(type, "bind") == 0)
+                        host_bind(a, spec, m, id, extra);
+                else
+                        (void)mount_new(a, spec, m);
         }
+}
+
+void spec_extra_done(struct spec_extra *e)
+{
+        free(e->annotations_json);
+        free(e->netns);
+        for (size_t i = 0; i < e->n_files; i++) {
+                free(e->files[i].host_path);
+                free(e->files[i].guest_path);
+        }
+        *e = (struct spec_extra){0};
 }
 
 static Grpc__Linux *linux_section(struct arena *a, json_t *l)
@@ -192,8 +250,8 @@ static char *netns_path(json_t *linux_json)
         return NULL; /* a new, empty namespace: the VM gets no interface */
 }
 
-int spec_load(const char *bundle, struct arena **ret_arena, Grpc__Spec **ret_spec,
-              char **ret_annotations_json, char **ret_netns, struct coco_error **err)
+int spec_load(const char *bundle, const char *id, struct arena **ret_arena, Grpc__Spec **ret_spec,
+              struct spec_extra *extra, struct coco_error **err)
 {
         _cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
         json_error_t je;
@@ -217,7 +275,8 @@ int spec_load(const char *bundle, struct arena **ret_arena, Grpc__Spec **ret_spe
         grpc__root__init(spec->root);
         spec->root->readonly =
                 json_is_true(json_object_get(json_object_get(cfg, "root"), "readonly"));
-        mounts(a, json_object_get(cfg, "mounts"), spec);
+        *extra = (struct spec_extra){0};
+        mounts(a, json_object_get(cfg, "mounts"), spec, id, extra);
         json_t *ann = json_object_get(cfg, "annotations");
         spec->annotations = aalloc(a, (json_object_size(ann) + 1) * sizeof(void *));
         const char *k;
@@ -233,10 +292,8 @@ int spec_load(const char *bundle, struct arena **ret_arena, Grpc__Spec **ret_spe
         json_t *l = json_object_get(cfg, "linux");
         if (json_is_object(l))
                 spec->linux = linux_section(a, l);
-        if (ret_netns)
-                *ret_netns = netns_path(l);
-        if (ret_annotations_json)
-                *ret_annotations_json = ann ? json_dumps(ann, JSON_COMPACT) : NULL;
+        extra->netns = netns_path(l);
+        extra->annotations_json = ann ? json_dumps(ann, JSON_COMPACT) : NULL;
         json_decref(cfg);
         *ret_arena = a;
         *ret_spec = spec;

@@ -128,6 +128,15 @@ int storage_mount(struct agent *a, struct container *c, const Grpc__Storage *s,
                   struct coco_error **err);
 int storage_rootfs(struct agent *a, struct container *c, const Grpc__Spec *spec,
                    struct coco_error **err);
+/*
+ * CopyFile: small host files a container bind-mounts (resolv.conf, hosts,
+ * hostname under CRI), written as AGENT_SHARED_DIR/<container id>-<n>-<name>
+ * only (Kata's directory, so a Kata runtime's copies land there too);
+ * removed with the container.
+ */
+#define AGENT_SHARED_DIR "/run/kata-containers/shared/containers"
+int storage_copy_file(const Grpc__CopyFileRequest *req, struct coco_error **err);
+void storage_remove_shared(const char *container_id);
 
 /* policy.c */
 int policy_load(struct agent *a, const char *text, const char *source, struct coco_error **err);

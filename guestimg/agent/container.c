@@ -268,6 +268,7 @@ int container_remove(struct agent *a, const char *id, unsigned timeout_s, struct
         pthread_mutex_unlock(&a->lock);
         teardown(a, c);
         container_free(c);
+        storage_remove_shared(id);
         log_info("container \"%s\" removed", id);
         return 0;
 }

@@ -102,7 +102,10 @@ HANDLER(create_container)
 {
         struct agent *a = ud;
         POLICY(a, "CreateContainer");
-        int r = container_create(a, (const Grpc__CreateContainerRequest *)in, err);
+        const Grpc__CreateContainerRequest *req = (const void *)in;
+        int r = container_create(a, req, err);
+        if (r < 0 && r != -EEXIST)
+                storage_remove_shared(req->container_id); /* its CopyFile files */
         if (r < 0)
                 return r;
         EMPTY_OK;
@@ -320,6 +323,16 @@ HANDLER(update_routes)
         return 0;
 }
 
+HANDLER(copy_file)
+{
+        struct agent *a = ud;
+        POLICY(a, "CopyFile");
+        int r = storage_copy_file((const Grpc__CopyFileRequest *)in, err);
+        if (r < 0)
+                return r;
+        EMPTY_OK;
+}
+
 HANDLER(add_arp_neighbors)
 {
         struct agent *a = ud;
@@ -371,6 +384,7 @@ static const struct ttrpc_method agent_methods[] = {
         M("UpdateRoutes", update_routes_request, update_routes),
         M("ListInterfaces", list_interfaces_request, list_interfaces),
         M("AddARPNeighbors", add_arpneighbors_request, add_arp_neighbors),
+        M("CopyFile", copy_file_request, copy_file),
 };
 
 void service_register(struct agent *a)

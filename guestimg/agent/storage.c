@@ -6,7 +6,9 @@
  * the options say "rw". A writable container rootfs is an overlay with a
  * tmpfs upper layer in the container's state directory.
  */
+#include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -17,19 +19,84 @@
 #include "log.h"
 #include "util.h"
 
-static int mkdir_parents(const char *path)
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
+
+static int mkdir_mode(const char *path, mode_t mode)
 {
         _cleanup_free_ char *p = xstrdup(path);
         for (char *s = p + 1; *s; s++)
                 if (*s == '/') {
                         *s = 0;
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        if (mkdir(p, mode) < 0 && errno != EEXIST)
                                 return -errno;
                         *s = '/';
                 }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
                 return -errno;
         return 0;
+}
+
+static int mkdir_parents(const char *path)
+{
+        return mkdir_mode(path, 0755);
+}
+
+/* AGENT_SHARED_DIR/<name>: a plain name right below the shared directory. */
+static bool shared_path_ok(const char *path)
+{
+        const char *name = path + strlen(AGENT_SHARED_DIR "/");
+        return strncmp(path, AGENT_SHARED_DIR "/", strlen(AGENT_SHARED_DIR "/")) == 0 && *name &&
+               !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+int storage_copy_file(const Grpc__CopyFileRequest *req, struct coco_error **err)
+{
+        if (!req->path || !shared_path_ok(req->path))
+                return coco_error_set(err, EPERM,
+                                      "CopyFile writes only files right below " AGENT_SHARED_DIR
+                                      ", not \"%s\"",
+                                      req->path ? req->path : "");
+        if (req->offset < 0 || req->file_size < 0 || req->offset > req->file_size ||
+            (int64_t)req->data.len > req->file_size - req->offset)
+                return coco_error_set(err, EINVAL,
+                                      "CopyFile %s: %zu bytes at offset %lld do not fit a file of "
+                                      "%lld bytes",
+                                      req->path, req->data.len, (long long)req->offset,
+                                      (long long)req->file_size);
+        _cleanup_free_ char *dir = xstrdup(req->path);
+        *strrchr(dir, '/') = 0;
+        int r = mkdir_mode(dir, req->dir_mode ? (mode_t)(req->dir_mode & 0777) : 0755);
+        if (r < 0)
+                return coco_error_set(err, -r, "creating %s: %s", dir, strerror(-r));
+        int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (req->offset == 0 ? O_TRUNC : 0);
+        _cleanup_close_ int fd =
+                open(req->path, flags, req->file_mode ? (mode_t)(req->file_mode & 07777) : 0644);
+        if (fd < 0)
+                return coco_error_set(err, errno, "opening %s: %s", req->path, strerror(errno));
+        if (pwrite(fd, req->data.data, req->data.len, req->offset) != (ssize_t)req->data.len ||
+            fchown(fd, (uid_t)req->uid, (gid_t)req->gid) < 0)
+                return coco_error_set(err, errno, "writing %s: %s", req->path, strerror(errno));
+        return 0;
+}
+
+/* The files CopyFile wrote for a container: "<id>-<digits>-<name>". */
+void storage_remove_shared(const char *container_id)
+{
+        _cleanup_(closedirp) DIR *d = opendir(AGENT_SHARED_DIR);
+        size_t n = strlen(container_id);
+        struct dirent *e;
+        if (!d)
+                return;
+        while ((e = readdir(d))) {
+                const char *p = e->d_name + n + 1;
+                if (strncmp(e->d_name, container_id, n) != 0 || e->d_name[n] != '-' ||
+                    !isdigit((unsigned char)*p))
+                        continue;
+                while (isdigit((unsigned char)*p))
+                        p++;
+                if (*p == '-')
+                        (void)unlinkat(dirfd(d), e->d_name, 0);
+        }
 }
 
 static void remember_mount(struct container *c, const char *path)

@@ -42,10 +42,14 @@ ctrd_start
 python3 "$here/mkimage.py" "$CTRD_DIR/busybox.tar" "$img"
 ctr image import "$CTRD_DIR/busybox.tar" >/dev/null
 
-# a server answering each connection with what the guest knows of its network
+# a server answering each connection with what the guest knows of its network;
+# resolv.conf is a host file bind-mounted read-only, as CRI does
+printf 'nameserver 169.254.78.53\nsearch pod.example\n' >"$CTRD_DIR/resolv.conf"
 ctr run -d --runtime io.containerd.coco.v2 --runtime-config-path "$class" \
-	--with-ns "network:/run/netns/$pod" "$img" web \
-	sh -c 'while true; do { echo "hello from the VM"; ip addr show eth0; ip route; ip neigh; } | nc -l -p 8080; done' >/dev/null
+	--with-ns "network:/run/netns/$pod" \
+	--mount "type=bind,src=$CTRD_DIR/resolv.conf,dst=/etc/resolv.conf,options=rbind:ro" "$img" web \
+	sh -c 'while true; do { echo "hello from the VM"; ip addr show eth0; ip route; ip neigh; hostname;
+		cat /etc/resolv.conf; echo x >/etc/resolv.conf 2>/dev/null || echo resolv-ro; } | nc -l -p 8080; done' >/dev/null
 ok "a container starts in the pod's network namespace"
 
 tap=$(ip -n "$pod" -o link show | awk -F': ' '{print $2}' | grep '^coco' | cut -d@ -f1 || true)
@@ -71,6 +75,10 @@ mac=$(ip -n "$pod" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/
 	nok "guest routes: $got"
 [[ "$got" == *"169.254.78.9 dev eth0 lladdr 02:00:00:00:77:09"* ]] &&
 	ok "the guest has the pod's permanent neighbour" || nok "guest neighbours: $got"
+
+[[ "$got" == *$'\nweb\n'* ]] && ok "without a hostname in the spec the sandbox id is the hostname" || nok "hostname: $got"
+[[ "$got" == *"nameserver 169.254.78.53"*"search pod.example"* && "$got" == *resolv-ro* ]] &&
+	ok "a host file bind mount (resolv.conf) is copied in and read-only" || nok "resolv.conf: $got"
 
 ctr task kill -s KILL web >/dev/null
 for _ in $(seq 100); do ctr task ls -q | grep -qx web || break; ctr task delete web >/dev/null 2>&1 || sleep 0.2; done

@@ -137,6 +137,28 @@ static void long_running(bool expect_cgroups)
         ctr_free(&c);
 }
 
+/* CopyFile writes nowhere but right below the shared directory. */
+static void copy_file_confined(void)
+{
+        static const char *const paths[] = {
+                "/etc/passwd",
+                "/run/kata-containers/shared/containers/../../../etc/passwd",
+                "/run/kata-containers/shared/containers/sub/file",
+                "/run/kata-containers/shared/containers/..",
+        };
+        for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+                _cleanup_error_ struct coco_error *e = NULL;
+                Grpc__CopyFileRequest c = GRPC__COPY_FILE_REQUEST__INIT;
+                c.path = (char *)paths[i];
+                c.file_size = 1;
+                c.data.data = (uint8_t *)"x";
+                c.data.len = 1;
+                int rc = call("CopyFile", &c.base, NULL, NULL, 10 * SEC, &e);
+                check(rc == -EPERM && contains(e, "only files right below"),
+                      "CopyFile to %s is refused: %s", paths[i], e ? e->message : "(no error)");
+        }
+}
+
 static void bad_requests(void)
 {
         struct ctr c;
@@ -310,6 +332,7 @@ int main(int argc, char **argv)
         run_to_exit();
         long_running(cgroups);
         bad_requests();
+        copy_file_confined();
         removal();
         if (destroy) {
                 Grpc__DestroySandboxRequest d = GRPC__DESTROY_SANDBOX_REQUEST__INIT;
