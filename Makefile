@@ -105,7 +105,7 @@ TEST_BINS := $(addprefix $(BUILD)/tests/test-,$(UNIT_TESTS)) $(BUILD)/tests/forw
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz-,$(FUZZERS))
 
 .PHONY: bench guest-image all deps pkgcheck gen tests unit check check-unit check-asan check-clang check-fuzz \
-        check-measure check-agent check-guest check-vmm check-containerd fuzz fuzzers format format-check install demo clean
+        check-measure check-agent check-guest check-vmm check-containerd fuzz fuzzers format format-check  install demo clean dist check-k8s
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -301,7 +301,14 @@ check: deps
 	$(MAKE) --no-print-directory check-guest
 	$(MAKE) --no-print-directory check-vmm
 	$(MAKE) --no-print-directory check-containerd
+	$(MAKE) --no-print-directory check-k8s
 	@echo "make check: all passed"
+
+# Kubernetes path: manifests, the installer, and pods through containerd's CRI plugin.
+check-k8s: dist tests
+	bash tests/runtimeclass/manifests.sh
+	bash tests/runtimeclass/install.sh $(BUILD)
+	bash tests/cri/run.sh $(BUILD)
 
 FORMAT_FILES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 
@@ -314,6 +321,18 @@ format-check:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+# The tree runtimeclass/install.sh installs under PREFIX (the DaemonSet image's payload).
+DIST := $(BUILD)/dist
+dist: all guest-image
+	rm -rf $(DIST) && install -d $(DIST)/bin $(DIST)/libexec/coco $(DIST)/etc/coco \
+		$(DIST)/share/guest $(DIST)/share/coco/containerd
+	install -m 0755 $(BUILD)/bin/containerd-shim-coco-v2 $(BUILD)/bin/cococtl $(DIST)/bin/
+	install -m 0755 $(BUILD)/bin/coco-vmm $(DIST)/libexec/coco/
+	install -m 0644 config/dev.json config/snp.json config/tdx.json $(DIST)/etc/coco/
+	install -m 0644 $(BUILD)/guest/vmlinuz $(BUILD)/guest/initramfs.cpio.gz \
+		$(BUILD)/guest/manifest.json $(DIST)/share/guest/
+	install -m 0644 runtimeclass/containerd/*.toml $(DIST)/share/coco/containerd/
 
 demo: deps
 	$(MAKE) --no-print-directory all guest-image

@@ -17,6 +17,10 @@ packages=(
 	qemu-system-x86 cpio kmod e2fsprogs busybox-static bc
 	# libvirt for the VMM tests (libvirtd, virsh, virt-xml-validate)
 	libvirt-daemon-system libvirt-clients libxml2-utils
+	# Kubernetes path: the CRI test client, CNI bridge plugin, manifest checks
+	python3-grpcio python3-protobuf protobuf-compiler containernetworking-plugins yamllint python3-yaml
+	# network namespace tests
+	iproute2
 )
 
 missing=()

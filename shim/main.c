@@ -111,6 +111,16 @@ static void print_address(const char *path)
 
 static int serve(struct shim *s);
 
+/* The bundle's "address" file: containerd reads it to reconnect after it restarts. */
+static void write_address(const char *path)
+{
+        FILE *f = fopen("address", "we");
+        if (f) {
+                fprintf(f, "unix://%s", path);
+                fclose(f);
+        }
+}
+
 static int cmd_start(const struct args *a, struct shim *s)
 {
         _cleanup_free_ char *gid = group_id(a->id);
@@ -120,6 +130,7 @@ static int cmd_start(const struct args *a, struct shim *s)
         (void)mkdir("/run/containerd", 0711);
         (void)mkdir(SOCKET_DIR, 0711);
         if (connectable(path)) { /* the pod's shim already runs */
+                write_address(path);
                 print_address(path);
                 return 0;
         }
@@ -129,12 +140,7 @@ static int cmd_start(const struct args *a, struct shim *s)
                 fprintf(stderr, "containerd-shim-coco-v2: %s\n", coco_error_message(err, -EIO));
                 return 1;
         }
-        _cleanup_free_ char *addr = xasprintf("unix://%s", path);
-        FILE *f = fopen("address", "we");
-        if (f) {
-                fputs(addr, f);
-                fclose(f);
-        }
+        write_address(path);
         pid_t pid = fork();
         if (pid < 0) {
                 perror("containerd-shim-coco-v2: fork");
@@ -179,7 +185,18 @@ static int cmd_delete(const struct args *a, struct shim *s)
         json_error_t je;
         json_t *st = json_load_file(SHIM_STATE_FILE, 0, &je);
         uint64_t now = now_realtime_ns();
+        _cleanup_free_ char *gid = a->id ? group_id(a->id) : NULL;
+        _cleanup_free_ char *sock = gid ? socket_path(s->address, s->ns, gid) : NULL;
 
+        if (sock && connectable(sock)) {
+                /* the pod's shim is alive and serves other containers: leave its VM alone */
+                fprintf(stderr,
+                        "containerd-shim-coco-v2: the pod's shim still serves %s; not "
+                        "destroying its VM\n",
+                        sock);
+                json_decref(st);
+                st = NULL;
+        }
         if (st) {
                 const char *sb = json_string_value(json_object_get(st, "sandbox"));
                 const char *cfg = json_string_value(json_object_get(st, "config"));
@@ -200,11 +217,8 @@ static int cmd_delete(const struct args *a, struct shim *s)
                 json_decref(st);
                 (void)unlink(SHIM_STATE_FILE);
         }
-        if (a->id) { /* the dead shim's socket */
-                _cleanup_free_ char *gid = group_id(a->id);
-                _cleanup_free_ char *path = socket_path(s->address, s->ns, gid);
-                (void)unlink(path);
-        }
+        if (sock && !connectable(sock)) /* the dead shim's socket */
+                (void)unlink(sock);
         resp.exit_status = 128 + SIGKILL;
         ts.seconds = (int64_t)(now / NSEC_PER_SEC);
         ts.nanos = (int32_t)(now % NSEC_PER_SEC);

@@ -264,10 +264,11 @@ int storage_rootfs(struct agent *a, struct container *c, const Grpc__Spec *spec,
                                       "rootfs \"%s\" does not exist in the guest: no storage "
                                       "mounted it",
                                       lower);
-        if (spec->root->readonly) {
-                c->rootfs = xstrdup(lower);
-                return 0;
-        }
+        /*
+         * Always an overlay, also for a read-only root: mount points for the
+         * spec's mounts may have to be created; the root is remounted
+         * read-only after the mounts (spawn.c), as runc does.
+         */
         _cleanup_free_ char *upper = xasprintf("%s/upper", c->dir);
         _cleanup_free_ char *work = xasprintf("%s/work", c->dir);
         _cleanup_free_ char *merged = xasprintf("%s/rootfs", c->dir);

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Build an OCI image tarball (for `ctr image import`) with busybox-static:
 /bin/busybox and a link per applet. No registry is needed.
-  mkimage.py OUT.tar NAME"""
+  mkimage.py OUT.tar NAME [CMD...]     CMD defaults to /bin/sh"""
 import gzip, hashlib, io, json, os, subprocess, sys, tarfile
 
-out, name = sys.argv[1], sys.argv[2]
+out, name, cmd = sys.argv[1], sys.argv[2], sys.argv[3:] or ["/bin/sh"]
 applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True, check=True).stdout.split()
 
 layer = io.BytesIO()
@@ -32,7 +32,7 @@ def blob(b):
 
 config = json.dumps({
     "architecture": "amd64", "os": "linux",
-    "config": {"Env": ["PATH=/bin"], "Cmd": ["/bin/sh"]},
+    "config": {"Env": ["PATH=/bin"], "Cmd": cmd},
     "rootfs": {"type": "layers", "diff_ids": [blob(raw)]},
 }).encode()
 manifest = json.dumps({
