@@ -236,10 +236,23 @@ check_class() { # class -> 0 when this host can run it
 		chroot "$HOST_ROOT" "$bin" check --config "$cfg" >/dev/null 2>&1; fi
 }
 
+# Every path install would write that exists and is not ours: refuse before changing anything.
+refuse_foreign() {
+	local f rel dest c
+	for dest in $(find "$PAYLOAD" -type f ! -path '*/share/coco/containerd/*' | sed "s#^$PAYLOAD/#$(host "$PREFIX")/#") \
+		$(for c in "${CLASSES[@]}"; do host "$DROPIN_DIR/coco-$c.toml"; echo; done) \
+		"$(host "$SHIM_LINK_DIR/containerd-shim-coco-v2")"; do
+		if [[ -e "$dest" || -L "$dest" ]] && ! grep -qxF "file $dest" "$STATE" 2>/dev/null; then
+			die "$dest exists and was not installed by coco-shim; remove it, or choose another PREFIX, DROPIN_DIR or SHIM_LINK_DIR"
+		fi
+	done
+}
+
 do_install() {
 	[[ -x "$PAYLOAD/bin/containerd-shim-coco-v2" && -x "$PAYLOAD/libexec/coco/coco-vmm" &&
 		-f "$PAYLOAD/share/guest/vmlinuz" ]] ||
 		die "no payload at $PAYLOAD (build one with 'make dist' and set PAYLOAD=build/dist)"
+	refuse_foreign
 	[[ "$DEV_ACCELERATOR" == kvm || "$DEV_ACCELERATOR" == tcg ]] || die "DEV_ACCELERATOR must be kvm or tcg"
 	[[ "$DEV_TRANSPORT" =~ ^(auto|vsock|virtio-serial)$ ]] || die "DEV_TRANSPORT must be auto, vsock or virtio-serial"
 	local root tmp f rel mode
