@@ -235,6 +235,9 @@ ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=1 \
 
 check-unit: all
 	$(MAKE) --no-print-directory unit
+	/usr/bin/python3 tests/docs/errors.py .
+	@for m in docs/man/*.[18]; do w=$$(MANWIDTH=80 man --warnings -l $$m 2>&1 >/dev/null); \
+		if [ -n "$$w" ]; then echo "$$m: $$w"; exit 1; fi; echo "ok - $$m renders without warnings"; done
 
 check-asan: gen all
 	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 tests
@@ -319,20 +322,24 @@ format-check:
 	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/man/cococtl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 docs/man/containerd-shim-coco-v2.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 # The tree runtimeclass/install.sh installs under PREFIX (the DaemonSet image's payload).
 DIST := $(BUILD)/dist
 dist: all guest-image
 	rm -rf $(DIST) && install -d $(DIST)/bin $(DIST)/libexec/coco $(DIST)/etc/coco \
-		$(DIST)/share/guest $(DIST)/share/coco/containerd
+		$(DIST)/share/guest $(DIST)/share/coco/containerd $(DIST)/share/man/man1 $(DIST)/share/man/man8
 	install -m 0755 $(BUILD)/bin/containerd-shim-coco-v2 $(BUILD)/bin/cococtl $(DIST)/bin/
 	install -m 0755 $(BUILD)/bin/coco-vmm $(DIST)/libexec/coco/
 	install -m 0644 config/dev.json config/snp.json config/tdx.json $(DIST)/etc/coco/
 	install -m 0644 $(BUILD)/guest/vmlinuz $(BUILD)/guest/initramfs.cpio.gz \
 		$(BUILD)/guest/manifest.json $(DIST)/share/guest/
 	install -m 0644 runtimeclass/containerd/*.toml $(DIST)/share/coco/containerd/
+	install -m 0644 docs/man/cococtl.1 $(DIST)/share/man/man1/
+	install -m 0644 docs/man/containerd-shim-coco-v2.8 $(DIST)/share/man/man8/
 
 demo: deps
 	$(MAKE) --no-print-directory all guest-image

@@ -19,8 +19,8 @@ packages=(
 	libvirt-daemon-system libvirt-clients libxml2-utils
 	# Kubernetes path: the CRI test client, CNI bridge plugin, manifest checks
 	python3-grpcio python3-protobuf protobuf-compiler containernetworking-plugins yamllint python3-yaml
-	# network namespace tests
-	iproute2
+	# network namespace tests; man pages checked for warnings
+	iproute2 man-db
 )
 
 missing=()
