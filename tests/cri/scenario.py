@@ -4,7 +4,7 @@
 kubelet would drive them, over gRPC with our own CRI definitions (cri.proto).
   scenario.py GENDIR CRI_SOCKET WORKDIR INITDATA_ANNOTATION
 Prints ok/not ok lines and exits 1 when a check failed."""
-import os, socket, subprocess, sys, time
+import json, os, socket, subprocess, sys, time
 
 gen, sock, work, initdata = sys.argv[1:5]
 sys.path.insert(0, gen)
@@ -84,6 +84,14 @@ def qemu_count():
 v = cri.Version(version="v1")
 check(v.runtime_name == "containerd" and v.runtime_api_version.startswith("v1"),
       "CRI Version answers (%s %s)" % (v.runtime_name, v.runtime_version))
+
+st = cri.Status(verbose=True)
+runtimes = json.loads(st.info.get("config", "{}")).get("containerd", {}).get("runtimes", {})
+check(all(runtimes.get(h, {}).get("runtimeType") == "io.containerd.coco.v2"
+          for h in ("coco-dev", "coco-snp", "coco-tdx")) and "runc" in runtimes,
+      "CRI Status lists the handlers coco-dev, coco-snp, coco-tdx beside runc")
+check(all(c.status for c in st.status.conditions if c.type in ("RuntimeReady", "NetworkReady")),
+      "CRI Status: runtime and network ready")
 
 # --- a pod of two containers in one VM, with CNI networking --------------------
 dns = pb.DNSConfig(servers=["169.254.91.53"], searches=["pod.example"])
