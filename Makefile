@@ -85,7 +85,7 @@ AGENT_SRC := guestimg/agent/main.c guestimg/agent/boot.c guestimg/agent/channel.
 AGENT_LIBS := -static -lprotobuf-c -lcap -lnl-route-3 -lnl-3 -ljansson -lcrypto -lz -ldl -lm -pthread
 NL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libnl-route-3.0)
 UNIT_TESTS := error frame ttrpc log toml initdata ovmf class
-FUZZERS := frame request toml initdata ovmf class
+FUZZERS := frame request toml initdata ovmf class spec
 FUZZ_RUNS ?= 200000
 FUZZ_TIME ?= 300
 
@@ -224,6 +224,13 @@ unit: tests
 	@set -e; for t in $(UNIT_TESTS); do echo "== unit: $$t ($(BUILD))"; $(BUILD)/tests/test-$$t; done
 
 $(BUILD)/fuzz/fuzz-%: $(OBJ)/tests/fuzz/fuzz-%.o $(LIBCOCO) $(LIBGEN)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) $(LIBCOCO) $(LIBGEN) $(LDLIBS_BASE)
+
+# the OCI spec converter lives in the shim
+$(call obj,tests/fuzz/fuzz-spec.c): CFLAGS += -Ishim
+$(BUILD)/fuzz/fuzz-spec: $(OBJ)/tests/fuzz/fuzz-spec.o $(OBJ)/shim/spec.o $(LIBCOCO) $(LIBGEN)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) $(LIBCOCO) $(LIBGEN) $(LDLIBS_BASE)

@@ -139,6 +139,9 @@ struct spec_extra {
 void spec_extra_done(struct spec_extra *e);
 int spec_load(const char *bundle, const char *id, struct arena **ret_arena, Grpc__Spec **ret_spec,
               struct spec_extra *extra, struct coco_error **err);
+/* The same from config.json's text (the fuzz target's entry). */
+int spec_parse(const char *text, size_t len, const char *id, struct arena **ret_arena,
+               Grpc__Spec **ret_spec, struct spec_extra *extra, struct coco_error **err);
 void arena_free(struct arena *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct arena *, arena_free)
 const char *spec_annotation(const Grpc__Spec *spec, const char *key);

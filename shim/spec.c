@@ -250,6 +250,9 @@ static char *netns_path(json_t *linux_json)
         return NULL; /* a new, empty namespace: the VM gets no interface */
 }
 
+static int spec_from_json(json_t *cfg, const char *path, const char *id, struct arena **ret_arena,
+                          Grpc__Spec **ret_spec, struct spec_extra *extra, struct coco_error **err);
+
 int spec_load(const char *bundle, const char *id, struct arena **ret_arena, Grpc__Spec **ret_spec,
               struct spec_extra *extra, struct coco_error **err)
 {
@@ -259,6 +262,27 @@ int spec_load(const char *bundle, const char *id, struct arena **ret_arena, Grpc
         if (!cfg)
                 return coco_error_set(err, EINVAL, "OCI spec %s: line %d: %s", path, je.line,
                                       je.text);
+        return spec_from_json(cfg, path, id, ret_arena, ret_spec, extra, err);
+}
+
+int spec_parse(const char *text, size_t len, const char *id, struct arena **ret_arena,
+               Grpc__Spec **ret_spec, struct spec_extra *extra, struct coco_error **err)
+{
+        json_error_t je;
+        json_t *cfg = json_loadb(text, len, 0, &je);
+        if (!cfg)
+                return coco_error_set(err, EINVAL, "OCI spec: line %d: %s", je.line, je.text);
+        return spec_from_json(cfg, "config.json", id, ret_arena, ret_spec, extra, err);
+}
+
+/* Takes cfg's reference. */
+static int spec_from_json(json_t *cfg, const char *path, const char *id, struct arena **ret_arena,
+                          Grpc__Spec **ret_spec, struct spec_extra *extra, struct coco_error **err)
+{
+        if (!json_is_object(cfg)) {
+                json_decref(cfg);
+                return coco_error_set(err, EINVAL, "OCI spec %s is not a JSON object", path);
+        }
         json_t *proc = json_object_get(cfg, "process");
         if (!json_is_object(proc) || !json_is_array(json_object_get(proc, "args")) ||
             json_array_size(json_object_get(proc, "args")) == 0) {
