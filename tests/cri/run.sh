@@ -186,7 +186,14 @@ if [[ "$before" == "$after" ]]; then ok "uninstall: the scratch root is identica
 	nok "labels after uninstall: $(tail -n 1 "$work/labels")"
 ctr --address "$work/c.sock" version >/dev/null 2>&1 && [[ $(wc -l <"$work/restarts") -eq 3 ]] &&
 	ok "uninstall: containerd restarted on the original config" || nok "containerd after uninstall"
-pgrep -f "guest=coco-" >/dev/null && nok "a QEMU is left" || ok "no QEMU left"
+left=""
+pgrep -f "guest=coco-" >/dev/null && left+=" qemu"
+[[ -n "$(ip -o link show | grep ': coco[0-9a-f]*-' || true)" ]] && left+=" tap"
+for ns in $(ip netns list | awk '{print $1}' | grep '^cni-' || true); do
+	[[ -n "$(ip -n "$ns" -o addr show 2>/dev/null | grep '169\.254\.91\.' || true)" ]] && left+=" netns:$ns"
+done
+[[ -n "$(ls -A /run/coco 2>/dev/null || true)" ]] && left+=" run-dir"
+[[ -z "$left" ]] && ok "nothing left: no QEMU, tap, pod namespace or run directory" || nok "left:$left"
 
 echo "cri and installer: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
