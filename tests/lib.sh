@@ -1,6 +1,17 @@
 # Helpers every test script shares.
 # shellcheck shell=bash
 
+# Results, one line each: ok and nok count; check runs a command as the test.
+# A script ends with: echo "...: $pass passed, $fail failed"; [[ $fail -eq 0 ]]
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+nok() { fail=$((fail + 1)); echo "not ok - $*"; }
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else nok "$what"; fi
+}
+
 # Stop a process: TERM, up to 5 s, then KILL; reap it when it is our child.
 stop_pid() {
 	local pid=$1

@@ -15,9 +15,6 @@ export PATH="$PWD/$build/bin:$PATH"
 class="$PWD/$build/config/dev.json"
 img=docker.io/library/busybox:coco
 pod="cocoe2e-pod-$$" peer="cocoe2e-peer-$$"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-nok() { fail=$((fail + 1)); echo "not ok - $*"; }
 cleanup() {
 	local rc=$?
 	set +e

@@ -11,9 +11,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 export PATH="$PWD/$build/bin:$PATH" # containerd finds containerd-shim-coco-v2 on its PATH
 class="$PWD/$build/config/dev.json"
 img=docker.io/library/busybox:coco
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-nok() { fail=$((fail + 1)); echo "not ok - $*"; }
 EVENTS_PID=
 cleanup() {
 	local rc=$?

@@ -22,9 +22,6 @@ work=$(mktemp -d /tmp/coco-cri.XXXXXX)
 bridge="cococri$$"
 bridge=${bridge:0:15}
 forward=$(cat /proc/sys/net/ipv4/ip_forward)
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-nok() { fail=$((fail + 1)); echo "not ok - $*"; }
 ctr() { command ctr --address "$work/c.sock" -n k8s.io "$@"; }
 
 cleanup() {
@@ -140,31 +137,7 @@ if /usr/bin/python3 "$here/scenario.py" "$work/gen" "$work/c.sock" "$work" "$ann
 else nok "CRI scenario"; fi
 
 # --- a new shim binary while a pod runs ------------------------------------------------
-cat >"$work/pod.py" <<'PY'
-import sys
-sys.path.insert(0, sys.argv[1])
-import grpc, cri_pb2 as pb
-ch = grpc.insecure_channel("unix://" + sys.argv[2])
-def call(m, **kw):
-    req, resp = getattr(pb, m + "Request"), getattr(pb, m + "Response")
-    return ch.unary_unary("/runtime.v1.RuntimeService/" + m, request_serializer=req.SerializeToString,
-                          response_deserializer=resp.FromString)(req(**kw), timeout=300)
-if sys.argv[3] == "run":
-    cfg = pb.PodSandboxConfig(metadata=pb.PodSandboxMetadata(name="keep", uid="keep", namespace="default"),
-                              hostname="keep", linux=pb.LinuxPodSandboxConfig(security_context=pb.LinuxSandboxSecurityContext(
-                                  namespace_options=pb.NamespaceOption(network=0, pid=1))))
-    pod = call("RunPodSandbox", config=cfg, runtime_handler="coco-dev").pod_sandbox_id
-    c = pb.ContainerConfig(metadata=pb.ContainerMetadata(name="c"), image=pb.ImageSpec(image="docker.io/library/busybox:coco"),
-                           command=["sleep", "100000"])
-    cid = call("CreateContainer", pod_sandbox_id=pod, config=c, sandbox_config=cfg).container_id
-    call("StartContainer", container_id=cid)
-    print(pod, cid)
-elif sys.argv[3] == "exec":
-    print(call("ExecSync", container_id=sys.argv[4], cmd=["echo", "alive"], timeout=60).stdout.decode(), end="")
-else:
-    call("StopPodSandbox", pod_sandbox_id=sys.argv[4]); call("RemovePodSandbox", pod_sandbox_id=sys.argv[4])
-PY
-read -r pod cid < <(/usr/bin/python3 "$work/pod.py" "$work/gen" "$work/c.sock" run)
+read -r pod cid < <(/usr/bin/python3 "$here/pod.py" "$work/gen" "$work/c.sock" "$work" run)
 shim="$scratch/opt/coco/bin/containerd-shim-coco-v2"
 old_inode=$(stat -c %i "$shim")
 shim_pid=$(pgrep -f "containerd-shim-coco-v2 .*-id $pod" | head -n 1 || true)
@@ -172,10 +145,10 @@ cp -r "$build/dist" "$work/payload2"
 printf '\n# rebuilt\n' >>"$work/payload2/bin/containerd-shim-coco-v2" # a different file, still the same program
 PAYLOAD="$work/payload2" installer install >"$work/install3.out"
 [[ "$(stat -c %i "$shim")" != "$old_inode" && -n "$shim_pid" && "$(readlink "/proc/$shim_pid/exe")" == *"(deleted)" &&
-	"$(/usr/bin/python3 "$work/pod.py" "$work/gen" "$work/c.sock" exec "$cid")" == alive ]] &&
+	"$(/usr/bin/python3 "$here/pod.py" "$work/gen" "$work/c.sock" "$work" exec "$cid")" == alive ]] &&
 	ok "a new shim installed while a pod runs: the running shim keeps its old binary, the pod answers" ||
 	nok "replacing a running shim (pid $shim_pid): $(cat "$work/install3.out")"
-/usr/bin/python3 "$work/pod.py" "$work/gen" "$work/c.sock" stop "$pod"
+/usr/bin/python3 "$here/pod.py" "$work/gen" "$work/c.sock" "$work" stop "$pod"
 
 # --- uninstall: the scratch root as it was -------------------------------------------
 installer uninstall >"$work/uninstall.out"

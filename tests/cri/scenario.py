@@ -7,9 +7,10 @@ Prints ok/not ok lines and exits 1 when a check failed."""
 import json, os, socket, subprocess, sys, time
 
 gen, sock, work, initdata = sys.argv[1:5]
-sys.path.insert(0, gen)
+sys.path[:0] = [gen, os.path.dirname(os.path.abspath(__file__))]
 import grpc  # noqa: E402
 import cri_pb2 as pb  # noqa: E402
+from client import Cri, pod_config  # noqa: E402
 
 INITDATA_KEY = "io.katacontainers.config.hypervisor.cc_init_data"
 passed = failed = 0
@@ -25,31 +26,7 @@ def check(cond, what):
         print("not ok - " + what, flush=True)
 
 
-class Cri:
-    """The RuntimeService methods scenario.py calls, each a unary gRPC call."""
-
-    def __init__(self, path):
-        self.ch = grpc.insecure_channel("unix://" + path)
-
-    def __getattr__(self, method):
-        req = getattr(pb, method + "Request")
-        resp = getattr(pb, method + "Response")
-        call = self.ch.unary_unary("/runtime.v1.RuntimeService/" + method,
-                                   request_serializer=req.SerializeToString,
-                                   response_deserializer=resp.FromString)
-        return lambda timeout=300, **kw: call(req(**kw), timeout=timeout)
-
-
 cri = Cri(sock)
-
-
-def pod_config(name, hostname, annotations, dns=None):
-    return pb.PodSandboxConfig(
-        metadata=pb.PodSandboxMetadata(name=name, uid="uid-" + name, namespace="default"),
-        hostname=hostname, log_directory=os.path.join(work, "logs", name),
-        dns_config=dns, labels={"app": name}, annotations=annotations,
-        linux=pb.LinuxPodSandboxConfig(security_context=pb.LinuxSandboxSecurityContext(
-            namespace_options=pb.NamespaceOption(network=0, pid=1, ipc=0))))
 
 
 def container(pod_id, cfg, name, args):
@@ -95,7 +72,7 @@ check(all(c.status for c in st.status.conditions if c.type in ("RuntimeReady", "
 
 # --- a pod of two containers in one VM, with CNI networking --------------------
 dns = pb.DNSConfig(servers=["169.254.91.53"], searches=["pod.example"])
-cfg = pod_config("web", "coco-web", {INITDATA_KEY: initdata, "example.com/other": "x"}, dns)
+cfg = pod_config("web", "coco-web", {INITDATA_KEY: initdata, "example.com/other": "x"}, work, dns)
 t0 = time.monotonic()
 pod = cri.RunPodSandbox(config=cfg, runtime_handler="coco-dev").pod_sandbox_id
 st = cri.PodSandboxStatus(pod_sandbox_id=pod).status
@@ -164,14 +141,14 @@ check(qemu_count() == 0 and not os.path.exists(run_dir),
       "RemovePodSandbox: no QEMU and no run directory left")
 
 # --- refusals: each a clear error, and nothing left ------------------------------
-bad = pod_config("bad", "bad", {INITDATA_KEY: "bm90IGd6aXA="})
+bad = pod_config("bad", "bad", {INITDATA_KEY: "bm90IGd6aXA="}, work)
 err = fails(lambda: cri.RunPodSandbox(config=bad, runtime_handler="coco-dev"))
 check(err is not None and "initdata" in err, "a pod with bad initdata fails: %s" % err)
 for tee, word in (("snp", "SEV-SNP"), ("tdx", "TDX")):
-    c = pod_config("on-" + tee, "on-" + tee, {})
+    c = pod_config("on-" + tee, "on-" + tee, {}, work)
     err = fails(lambda: cri.RunPodSandbox(config=c, runtime_handler="coco-" + tee))
     check(err is not None and word in err, "coco-%s fails preflight on this host: %s" % (tee, err))
-err = fails(lambda: cri.RunPodSandbox(config=pod_config("none", "none", {}),
+err = fails(lambda: cri.RunPodSandbox(config=pod_config("none", "none", {}, work),
                                       runtime_handler="coco-nonesuch"))
 check(err is not None and "coco-nonesuch" in err, "an unknown handler is refused: %s" % err)
 time.sleep(1)

@@ -13,9 +13,6 @@ COCO_VMM="$build/bin/coco-vmm"
 sb="t$$"
 work=$(mktemp -d /run/coco-vmm-test.XXXXXX) # /run: reachable by QEMU's user, unlike a 0700 /tmp dir
 chmod 0755 "$work"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-nok() { fail=$((fail + 1)); echo "not ok - $*"; }
 
 cleanup() {
 	local rc=$?

@@ -14,10 +14,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 plumb="$build/tests/net-plumb"
 pod="cocotest-pod-$$" peer="cocotest-peer-$$"
 work=$(mktemp -d)
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-nok() { fail=$((fail + 1)); echo "not ok - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
 
 cleanup() {
 	local rc=$?
