@@ -26,8 +26,9 @@ stop_pid() {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # A pod network namespace as CNI would leave it, without CNI: NAME gets eth0
-# (MTU 1400, PREFIX.2/24, default route via PREFIX.1, a permanent neighbour
-# PREFIX.9), whose veth peer peer0 (PREFIX.1/24) sits in namespace PEER.
+# (MTU 1400, PREFIX.2/24 and fd00:N::2/64 where N is PREFIX's last number,
+# default route via PREFIX.1, a permanent neighbour PREFIX.9), whose veth
+# peer peer0 (PREFIX.1/24, fd00:N::1/64) sits in namespace PEER.
 #   netns_pod_make NAME PEER PREFIX      e.g. PREFIX=169.254.77
 netns_pod_make() {
 	local pod=$1 peer=$2 net=$3 ns
@@ -42,6 +43,9 @@ netns_pod_make() {
 	ip -n "$pod" link set lo up
 	ip -n "$pod" addr add "$net.2/24" dev eth0
 	ip -n "$peer" addr add "$net.1/24" dev peer0
+	local v6="fd00:${net##*.}" # a unique local /64 beside the IPv4 /24 (dual stack, as CNI may set up)
+	ip -n "$pod" addr add "$v6::2/64" dev eth0 nodad
+	ip -n "$peer" addr add "$v6::1/64" dev peer0 nodad
 	ip -n "$pod" route add default via "$net.1"
 	ip -n "$pod" neigh add "$net.9" lladdr 02:00:00:00:77:09 dev eth0 nud permanent
 }

@@ -45,7 +45,7 @@ printf 'nameserver 169.254.78.53\nsearch pod.example\n' >"$CTRD_DIR/resolv.conf"
 ctr run -d --runtime io.containerd.coco.v2 --runtime-config-path "$class" \
 	--with-ns "network:/run/netns/$pod" \
 	--mount "type=bind,src=$CTRD_DIR/resolv.conf,dst=/etc/resolv.conf,options=rbind:ro" "$img" web \
-	sh -c 'while true; do { echo "hello from the VM"; ip addr show eth0; ip route; ip neigh; hostname;
+	sh -c 'while true; do { echo "hello from the VM"; ip addr show eth0; ip route; ip -6 route; ip neigh; hostname;
 		cat /etc/resolv.conf; echo x >/etc/resolv.conf 2>/dev/null || echo resolv-ro; } | nc -l -p 8080; done' >/dev/null
 ok "a container starts in the pod's network namespace"
 
@@ -68,6 +68,11 @@ done
 mac=$(ip -n "$pod" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 [[ "$got" == *"inet 169.254.78.2/24"* && "$got" == *"mtu 1400"* && "$got" == *"$mac"* ]] &&
 	ok "the guest's eth0 has the pod's address, MTU and MAC" || nok "guest eth0: $got"
+[[ "$got" == *"inet6 fd00:78::2/64 scope global"* && "$got" == *"fd00:78::/64 dev eth0"* ]] &&
+	ok "the guest has the pod's IPv6 address and route" || nok "guest IPv6: $got"
+if out=$(peer busybox ping -6 -c 3 -W 5 fd00:78::2 2>&1); then
+	ok "the guest answers IPv6 pings ($(grep -o 'round-trip.*' <<<"$out"))"
+else nok "ping -6: $out"; fi
 [[ "$got" == *"default via 169.254.78.1 dev eth0"* ]] && ok "the guest has the pod's default route" ||
 	nok "guest routes: $got"
 [[ "$got" == *"169.254.78.9 dev eth0 lladdr 02:00:00:00:77:09"* ]] &&

@@ -42,7 +42,7 @@ sb="sandbox-$$"
 # what the agent will be told
 desc=$("$plumb" describe "/run/netns/$pod")
 mac=$(ip -n "$pod" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
-check "describe: eth0 with its MAC, MTU 1400 and 169.254.77.2/24" \
+check "describe: eth0 with its MAC, MTU 1400, 169.254.77.2/24 and fd00:77::2/64 (no link-local)" \
 	/usr/bin/python3 -c '
 import json, sys
 d = json.loads(sys.argv[1]); i = d["interfaces"]
@@ -50,9 +50,13 @@ assert [x["name"] for x in i] == ["eth0"], i
 e = i[0]
 assert e["hwAddr"] == sys.argv[2] and e["mtu"] == 1400, e
 assert {"family": 0, "address": "169.254.77.2", "mask": "24"} in e["IPAddresses"], e
+assert {"family": 1, "address": "fd00:77::2", "mask": "64"} in e["IPAddresses"], e
+assert not [a for a in e["IPAddresses"] if a["address"].startswith("fe80")], e
 r = d["routes"]
 assert any(x["dest"] == "" and x["gateway"] == "169.254.77.1" and x["device"] == "eth0" for x in r), r
 assert any(x["dest"] == "169.254.77.0/24" and x["gateway"] == "" for x in r), r
+assert any(x["dest"] == "fd00:77::/64" and x["family"] == 1 for x in r), r
+assert not [x for x in r if x["dest"].startswith("fe80")], r
 n = d["neighbors"]
 assert n == [{"toIPAddress": {"family": 0, "address": "169.254.77.9", "mask": "32"},
               "device": "eth0", "lladdr": "02:00:00:00:77:09", "state": 128, "flags": 0}], n
