@@ -123,6 +123,18 @@ text = open(log).read() if os.path.exists(log) else ""
 check(" stdout F app-started" in text and " stderr F app-err" in text,
       "container logs in CRI format in %s" % log)
 
+stats = cri.ContainerStats(container_id=app).stats
+check(stats.attributes.id == app and stats.cpu.usage_core_nano_seconds.value > 0 and
+      stats.memory.working_set_bytes.value > 0,
+      "ContainerStats from the guest's cgroup: cpu %d ns, working set %d bytes"
+      % (stats.cpu.usage_core_nano_seconds.value, stats.memory.working_set_bytes.value))
+os.rename(log, log + ".1")  # as kubelet rotates logs
+cri.ReopenContainerLog(container_id=app)
+exec_sync(app, ["sh", "-c", "echo after-rotation >/proc/1/fd/1"])
+time.sleep(1)
+text = open(log).read() if os.path.exists(log) else ""
+check(" stdout F after-rotation" in text, "ReopenContainerLog: output goes to the new log file")
+
 t0 = time.monotonic()
 cri.StopContainer(container_id=app, timeout=2)
 s = cri.ContainerStatus(container_id=app).status
