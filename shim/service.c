@@ -827,10 +827,34 @@ HANDLER(task_pause)
         return unsupported("pausing a task", err);
 }
 
+/* New cgroup limits for a running container (kubelet's UpdateContainerResources). */
 HANDLER(task_update)
 {
-        (void)ud, (void)call, (void)in;
-        return unsupported("changing a running task's resources (Update)", err);
+        struct shim *s = ud;
+        const Containerd__Task__V2__UpdateTaskRequest *req = (const void *)in;
+        _cleanup_(arena_freep) struct arena *arena = NULL;
+        Grpc__LinuxResources *res = NULL;
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        bool known = find(s, req->id) != NULL;
+        pthread_mutex_unlock(&s->lock);
+        if (!known)
+                return coco_error_set(err, ENOENT, "task \"%s\" not found", req->id);
+        if (!req->resources)
+                return coco_error_set(err, EINVAL, "Update for task \"%s\" has no resources",
+                                      req->id);
+        if ((r = spec_resources(req->resources->value.data, req->resources->value.len, &arena, &res,
+                                err)) < 0)
+                return r;
+        Grpc__UpdateContainerRequest u = GRPC__UPDATE_CONTAINER_REQUEST__INIT;
+        u.container_id = req->id;
+        u.resources = res;
+        (void)call; /* answered with Empty */
+        if ((r = agent_call(s, "UpdateContainer", &u.base, NULL, NULL, 30 * NSEC_PER_SEC, err)) < 0)
+                return r;
+        log_info("task \"%s\": resources updated", req->id);
+        return 0;
 }
 
 HANDLER(task_checkpoint)

@@ -146,6 +146,10 @@ void arena_free(struct arena *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct arena *, arena_free)
 const char *spec_annotation(const Grpc__Spec *spec, const char *key);
 
+/* spec.c: a task's new resources (the Any in UpdateTaskRequest: OCI LinuxResources JSON). */
+int spec_resources(const uint8_t *json, size_t len, struct arena **ret_arena,
+                   Grpc__LinuxResources **ret, struct coco_error **err);
+
 /* spec.c: an exec's process JSON (the Any in ExecProcessRequest.spec). */
 int spec_process(const uint8_t *json, size_t len, struct arena **ret_arena, Grpc__Process **ret,
                  struct coco_error **err);

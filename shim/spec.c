@@ -181,6 +181,51 @@ void spec_extra_done(struct spec_extra *e)
         *e = (struct spec_extra){0};
 }
 
+/* OCI LinuxResources: the memory, CPU and pids limits the guest's cgroup applies. */
+static Grpc__LinuxResources *resources(struct arena *a, json_t *res)
+{
+        Grpc__LinuxResources *r = aalloc(a, sizeof(*r));
+        grpc__linux_resources__init(r);
+        json_t *mem = json_object_get(res, "memory"), *cpu = json_object_get(res, "cpu");
+        json_t *pids = json_object_get(res, "pids");
+        if (json_is_object(mem)) {
+                r->memory = aalloc(a, sizeof(*r->memory));
+                grpc__linux_memory__init(r->memory);
+                r->memory->limit = json_integer_value(json_object_get(mem, "limit"));
+        }
+        if (json_is_object(cpu)) {
+                r->cpu = aalloc(a, sizeof(*r->cpu));
+                grpc__linux_cpu__init(r->cpu);
+                r->cpu->shares = (uint64_t)json_integer_value(json_object_get(cpu, "shares"));
+                r->cpu->quota = json_integer_value(json_object_get(cpu, "quota"));
+                r->cpu->period = (uint64_t)json_integer_value(json_object_get(cpu, "period"));
+        }
+        if (json_is_object(pids)) {
+                r->pids = aalloc(a, sizeof(*r->pids));
+                grpc__linux_pids__init(r->pids);
+                r->pids->limit = json_integer_value(json_object_get(pids, "limit"));
+        }
+        return r;
+}
+
+int spec_resources(const uint8_t *json, size_t len, struct arena **ret_arena,
+                   Grpc__LinuxResources **ret, struct coco_error **err)
+{
+        json_error_t je;
+        json_t *res = json_loadb((const char *)json, len, 0, &je);
+        if (!json_is_object(res)) {
+                json_decref(res);
+                return coco_error_set(err, EINVAL,
+                                      "the task's new resources are not an OCI LinuxResources "
+                                      "JSON object");
+        }
+        struct arena *a = xcalloc(1, sizeof(*a));
+        *ret = resources(a, res);
+        json_decref(res);
+        *ret_arena = a;
+        return 0;
+}
+
 static Grpc__Linux *linux_section(struct arena *a, json_t *l)
 {
         Grpc__Linux *out = aalloc(a, sizeof(*out));
@@ -206,32 +251,8 @@ static Grpc__Linux *linux_section(struct arena *a, json_t *l)
                 n->type = keep(a, xstrdup(type));
                 out->namespaces[out->n_namespaces++] = n;
         }
-        if (json_is_object(res)) {
-                Grpc__LinuxResources *r = aalloc(a, sizeof(*r));
-                grpc__linux_resources__init(r);
-                json_t *mem = json_object_get(res, "memory"), *cpu = json_object_get(res, "cpu");
-                json_t *pids = json_object_get(res, "pids");
-                if (json_is_object(mem)) {
-                        r->memory = aalloc(a, sizeof(*r->memory));
-                        grpc__linux_memory__init(r->memory);
-                        r->memory->limit = json_integer_value(json_object_get(mem, "limit"));
-                }
-                if (json_is_object(cpu)) {
-                        r->cpu = aalloc(a, sizeof(*r->cpu));
-                        grpc__linux_cpu__init(r->cpu);
-                        r->cpu->shares =
-                                (uint64_t)json_integer_value(json_object_get(cpu, "shares"));
-                        r->cpu->quota = json_integer_value(json_object_get(cpu, "quota"));
-                        r->cpu->period =
-                                (uint64_t)json_integer_value(json_object_get(cpu, "period"));
-                }
-                if (json_is_object(pids)) {
-                        r->pids = aalloc(a, sizeof(*r->pids));
-                        grpc__linux_pids__init(r->pids);
-                        r->pids->limit = json_integer_value(json_object_get(pids, "limit"));
-                }
-                out->resources = r;
-        }
+        if (json_is_object(res))
+                out->resources = resources(a, res);
         return out;
 }
 

@@ -86,6 +86,9 @@ int container_create(struct agent *a, const Grpc__CreateContainerRequest *req,
                      struct coco_error **err);
 int container_start(struct agent *a, const char *id, struct coco_error **err);
 int container_remove(struct agent *a, const char *id, unsigned timeout_s, struct coco_error **err);
+/* New cgroup limits for a running container (UpdateContainer). */
+int container_update(struct agent *a, const char *id, const Grpc__LinuxResources *res,
+                     struct coco_error **err);
 void container_remove_all(struct agent *a);
 struct container *container_find(struct agent *a, const char *id);
 int container_stats(struct agent *a, const char *id, Grpc__StatsContainerResponse *resp,

@@ -45,17 +45,11 @@ static int write_file(const char *dir, const char *name, const char *value)
         return 0;
 }
 
-static int setup_cgroup(struct agent *a, struct container *c, const Grpc__Spec *spec,
-                        struct coco_error **err)
+/* memory.max, cpu.max, cpu.weight and pids.max from OCI LinuxResources. */
+static int apply_resources(struct container *c, const Grpc__LinuxResources *res,
+                           struct coco_error **err)
 {
-        if (!a->cgroup_root)
-                return 0;
-        c->cgroup = xasprintf("%s/%s", a->cgroup_root, c->id);
-        if (mkdir(c->cgroup, 0755) < 0 && errno != EEXIST)
-                return coco_error_set(err, errno, "creating cgroup %s: %s", c->cgroup,
-                                      strerror(errno));
-        const Grpc__LinuxResources *res = spec->linux ? spec->linux->resources : NULL;
-        if (!res)
+        if (!res || !c->cgroup)
                 return 0;
         char v[64];
         int r = 0;
@@ -86,6 +80,18 @@ static int setup_cgroup(struct agent *a, struct container *c, const Grpc__Spec *
                 return coco_error_set(err, -r, "applying resource limits in %s: %s", c->cgroup,
                                       strerror(-r));
         return 0;
+}
+
+static int setup_cgroup(struct agent *a, struct container *c, const Grpc__Spec *spec,
+                        struct coco_error **err)
+{
+        if (!a->cgroup_root)
+                return 0;
+        c->cgroup = xasprintf("%s/%s", a->cgroup_root, c->id);
+        if (mkdir(c->cgroup, 0755) < 0 && errno != EEXIST)
+                return coco_error_set(err, errno, "creating cgroup %s: %s", c->cgroup,
+                                      strerror(errno));
+        return apply_resources(c, spec->linux ? spec->linux->resources : NULL, err);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -250,6 +256,23 @@ int container_start(struct agent *a, const char *id, struct coco_error **err)
         pthread_mutex_unlock(&a->lock);
         log_info("container \"%s\" started", id);
         return 0;
+}
+
+int container_update(struct agent *a, const char *id, const Grpc__LinuxResources *res,
+                     struct coco_error **err)
+{
+        pthread_mutex_lock(&a->lock);
+        struct container *c = container_find(a, id);
+        int r = !c           ? coco_error_set(err, ENOENT, "container \"%s\" not found", id)
+                : !c->cgroup ? coco_error_set(err, EOPNOTSUPP,
+                                              "container \"%s\" has no cgroup, so its resources "
+                                              "cannot change",
+                                              id)
+                             : apply_resources(c, res, err);
+        pthread_mutex_unlock(&a->lock);
+        if (r == 0)
+                log_info("container \"%s\": resources updated", id);
+        return r;
 }
 
 int container_remove(struct agent *a, const char *id, unsigned timeout_s, struct coco_error **err)

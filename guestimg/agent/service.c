@@ -132,6 +132,17 @@ HANDLER(remove_container)
         EMPTY_OK;
 }
 
+HANDLER(update_container)
+{
+        struct agent *a = ud;
+        const Grpc__UpdateContainerRequest *req = (const void *)in;
+        POLICY(a, "UpdateContainer");
+        int r = container_update(a, req->container_id, req->resources, err);
+        if (r < 0)
+                return r;
+        EMPTY_OK;
+}
+
 HANDLER(exec_process)
 {
         struct agent *a = ud;
@@ -385,6 +396,7 @@ static const struct ttrpc_method agent_methods[] = {
         M("ListInterfaces", list_interfaces_request, list_interfaces),
         M("AddARPNeighbors", add_arpneighbors_request, add_arp_neighbors),
         M("CopyFile", copy_file_request, copy_file),
+        M("UpdateContainer", update_container_request, update_container),
 };
 
 void service_register(struct agent *a)

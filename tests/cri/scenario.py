@@ -142,6 +142,13 @@ check(s.state == 2 and s.exit_code in (137, 143),
       "StopContainer: app exited (%d) in %.1f s" % (s.exit_code, time.monotonic() - t0))
 cri.RemoveContainer(container_id=app)
 check(fails(lambda: cri.ContainerStatus(container_id=app)) is not None, "RemoveContainer")
+limit = 64 << 20
+err = fails(lambda: cri.UpdateContainerResources(container_id=side, linux=pb.LinuxContainerResources(
+    memory_limit_in_bytes=limit, cpu_quota=50000, cpu_period=100000)))
+avail = cri.ContainerStats(container_id=side).stats.memory.available_bytes.value
+check(err is None and 0 < avail <= limit,
+      "UpdateContainerResources: a 64 MiB limit reaches the guest's cgroup (%d bytes left)%s"
+      % (avail, ": " + err if err else ""))
 rc, out, _ = exec_sync(side, ["echo", "still"])
 check(out == "still\n", "the other container still runs")
 

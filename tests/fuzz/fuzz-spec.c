@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Fuzz the shim's OCI spec conversion (config.json -> the agent's Spec) and
- * an exec's process JSON. Whatever converts must pack as a protobuf message:
+ * Fuzz the shim's OCI spec conversion (config.json -> the agent's Spec), an
+ * exec's process JSON and an Update's LinuxResources JSON. Whatever converts must pack as a protobuf message:
  * the shim sends it to the agent as is. Host bind mounts make the converter
  * stat() host paths, which is harmless here.
  */
@@ -42,6 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         a = NULL;
         if (spec_process(data, size, &a, &p, &err) == 0) {
                 packs(&p->base);
+                arena_free(a);
+        }
+        coco_error_free(err);
+        err = NULL;
+        Grpc__LinuxResources *res = NULL;
+        a = NULL;
+        if (spec_resources(data, size, &a, &res, &err) == 0) {
+                packs(&res->base);
                 arena_free(a);
         }
         coco_error_free(err);
