@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the shim's OCI spec conversion (config.json -> the agent's Spec), an
- * exec's process JSON and an Update's LinuxResources JSON. Whatever converts must pack as a
- * protobuf message: the shim sends it to the agent as is. Host bind mounts make the converter
- * stat() host paths, which is harmless here.
+ * exec's process JSON and an Update's LinuxResources JSON. Whatever converts
+ * must pack as a protobuf message: the shim sends it to the agent as is.
+ * Host bind mounts make the converter stat() host paths, harmless here.
  */
 #include <string.h>
 
