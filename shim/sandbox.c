@@ -259,6 +259,13 @@ int sandbox_ensure(struct shim *s, const struct sandbox_params *p, struct coco_e
                 sandbox_free(sb);
                 return r;
         }
+        if (sb->cls->transport == CFG_TRANSPORT_VSOCK) { /* refused before any VM exists */
+                sandbox_free(sb);
+                return coco_error_set(err, EOPNOTSUPP,
+                                      "class %s: agent.transport \"vsock\" is not wired in the "
+                                      "shim yet; use \"auto\" or \"virtio-serial\"",
+                                      p->config_path);
+        }
         sb->run_dir = xasprintf("%s/%s", sb->cls->state_dir, p->id);
         (void)mkdir(sb->cls->state_dir, 0711);
         json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "op", "start", "sandbox", p->id, "config",

@@ -123,8 +123,8 @@ void vmm_preflight(const struct cfg_class *c, struct vmm_libvirt *lv, const char
                     "0660, as udev's rules do",
                     st.st_mode & 0777);
         check_dev(p, "vhost-vsock", "/dev/vhost-vsock", c->transport == CFG_TRANSPORT_VSOCK,
-                  "modprobe vhost_vsock for the vsock agent channel; otherwise the agent uses "
-                  "virtio-serial");
+                  "modprobe vhost_vsock for agent.transport vsock (auto and virtio-serial "
+                  "do not need it)");
         check_tee(p, c, lv);
         check_file(p, "firmware", c->firmware, c->tee != CFG_TEE_NONE);
         check_file(p, "kernel", c->kernel, true);

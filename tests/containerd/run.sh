@@ -59,6 +59,12 @@ rc=0; out=$(run --annotation "io.katacontainers.config.hypervisor.cc_init_data=$
 	ok "malformed initdata fails the pod with the reason: ${out##*: }" || nok "bad initdata: rc=$rc $out"
 nothing_left "bad initdata"
 
+sed 's/"transport": "virtio-serial"/"transport": "vsock"/' "$class" >"$CTRD_DIR/vsock.json"
+rc=0; out=$(ctr run --runtime io.containerd.coco.v2 --runtime-config-path "$CTRD_DIR/vsock.json" --rm "$img" vsock true 2>&1) || rc=$?
+[[ $rc -ne 0 && "$out" == *'agent.transport "vsock" is not wired in the shim yet'* ]] &&
+	ok "a class asking for the vsock channel is refused with the reason" || nok "vsock class: rc=$rc $out"
+nothing_left "a vsock class"
+
 # Out of memory: the kernel in the guest kills, containerd hears /tasks/oom.
 rc=0; out=$(run --memory-limit 33554432 "$img" oom sh -c 'awk "BEGIN{s=\"x\"; while (1) s = s s}"; echo "awk: $?"' 2>&1) || rc=$?
 [[ "$out" == *"awk: 137"* ]] && ok "a container over its memory limit is OOM-killed" || nok "oom: rc=$rc $out"
