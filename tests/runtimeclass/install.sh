@@ -28,6 +28,10 @@ roundtrip() { # name mode: install twice, uninstall, compare
 		grep -q '"kernel": "/opt/coco/share/guest/vmlinuz"' "$root/opt/coco/etc/coco/dev.json" &&
 		ok "$name: installed under HOST_ROOT with host paths (/opt/coco) inside" || nok "$name: files"
 	check_config "$root/etc/containerd/config.toml"
+	local status
+	status=$(inst "$root" "$mode" status 2>&1 || true)
+	[[ "$status" =~ "installed in /opt/coco: "[0-9]+" files" && "$status" == *"coco-snp: not on this host (see: cococtl check"* ]] &&
+		ok "$name: status counts the files and says which classes this host can run" || nok "$name: status: $status"
 	local conf
 	conf=$(sha256sum "$root/etc/containerd/config.toml")
 	inst "$root" "$mode" install >"$work/$name.2.out" 2>&1
@@ -92,6 +96,8 @@ if out=$(PAYLOAD="$work/none" inst "$work/nopayload" imports install 2>&1); then
 	[[ "$out" == *"no payload at $work/none"*"make dist"* && -z "$(ls -A "$work/nopayload")" ]] &&
 		ok "a missing payload is named, nothing written" || nok "no payload: $out"
 fi
+out=$(inst "$work/nopayload" imports status 2>&1) && nok "status where nothing is installed succeeds" ||
+	{ [[ "$out" == *"not installed in /opt/coco"* ]] && ok "status where nothing is installed says so, exit 1" || nok "status: $out"; }
 out=$(inst "$work/nopayload" imports uninstall 2>&1) && [[ "$out" == *"nothing installed in /opt/coco"* ]] &&
 	ok "uninstall where nothing is installed says so" || nok "uninstall nothing: $out"
 out=$(DEV_ACCELERATOR=hvf inst "$work/nopayload" imports install 2>&1) && nok "a bad DEV_ACCELERATOR is accepted" ||
