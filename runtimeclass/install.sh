@@ -114,11 +114,8 @@ make_dirs() {
 # Put content (a file) at dest by rename; CHANGED=1 when it differed.
 put() { # src dest mode
 	local src=$1 dest=$2 mode=$3
-	if [[ -e "$dest" ]]; then
-		grep -qxF "file $dest" "$STATE" 2>/dev/null ||
-			die "$dest exists and was not installed by coco-shim; remove it or choose another PREFIX"
-		cmp -s "$src" "$dest" && [[ "$(stat -c %a "$dest")" == "$mode" ]] && return 0
-	fi
+	# a file that exists is ours: refuse_foreign has checked
+	[[ -e "$dest" ]] && cmp -s "$src" "$dest" && [[ "$(stat -c %a "$dest")" == "$mode" ]] && return 0
 	make_dirs "$(dirname "$dest")"
 	cp "$src" "$dest.coco-new"
 	chmod "$mode" "$dest.coco-new"
@@ -129,11 +126,7 @@ put() { # src dest mode
 
 link() { # target link: a symlink, replaced by rename
 	local target=$1 l=$2
-	if [[ -e "$l" || -L "$l" ]]; then
-		grep -qxF "file $l" "$STATE" 2>/dev/null ||
-			die "$l exists and was not installed by coco-shim; remove it or set SHIM_LINK_DIR"
-		[[ "$(readlink "$l")" == "$target" ]] && return 0
-	fi
+	[[ -L "$l" && "$(readlink "$l")" == "$target" ]] && return 0 # ours: refuse_foreign has checked
 	make_dirs "$(dirname "$l")"
 	ln -sfn "$target" "$l.coco-new"
 	mv -fT "$l.coco-new" "$l"

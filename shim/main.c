@@ -187,8 +187,9 @@ static int cmd_delete(const struct args *a, struct shim *s)
         uint64_t now = now_realtime_ns();
         _cleanup_free_ char *gid = a->id ? group_id(a->id) : NULL;
         _cleanup_free_ char *sock = gid ? socket_path(s->address, s->ns, gid) : NULL;
+        bool alive = sock && connectable(sock);
 
-        if (sock && connectable(sock)) {
+        if (alive) {
                 /* the pod's shim is alive and serves other containers: leave its VM alone */
                 fprintf(stderr,
                         "containerd-shim-coco-v2: the pod's shim still serves %s; not "
@@ -217,7 +218,7 @@ static int cmd_delete(const struct args *a, struct shim *s)
                 json_decref(st);
                 (void)unlink(SHIM_STATE_FILE);
         }
-        if (sock && !connectable(sock)) /* the dead shim's socket */
+        if (sock && !alive) /* the dead shim's socket */
                 (void)unlink(sock);
         resp.exit_status = 128 + SIGKILL;
         ts.seconds = (int64_t)(now / NSEC_PER_SEC);

@@ -25,10 +25,16 @@ static int num(json_t *o, const char *key)
         return (int)json_integer_value(json_object_get(o, key));
 }
 
+/* coco-vmm writes family 0 (IPv4) or 1 (IPv6), as Kata's IPFamily. */
+static Types__IPFamily family(json_t *o)
+{
+        return num(o, "family") == 1 ? TYPES__IPFAMILY__v6 : TYPES__IPFAMILY__v4;
+}
+
 static void ip_from(json_t *j, Types__IPAddress *ip)
 {
         types__ipaddress__init(ip);
-        ip->family = num(j, "family") == 1 ? TYPES__IPFAMILY__v6 : TYPES__IPFAMILY__v4;
+        ip->family = family(j);
         ip->address = str(j, "address");
         ip->mask = str(j, "mask");
 }
@@ -76,7 +82,7 @@ static int update_routes(struct shim *s, json_t *routes, struct coco_error **err
                 rts[i].device = str(j, "device");
                 rts[i].source = str(j, "source");
                 rts[i].scope = (uint32_t)num(j, "scope");
-                rts[i].family = num(j, "family") == 1 ? TYPES__IPFAMILY__v6 : TYPES__IPFAMILY__v4;
+                rts[i].family = family(j);
                 ptrs[i] = &rts[i];
         }
         all.n_routes = n;

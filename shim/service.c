@@ -199,8 +199,9 @@ static int copy_files(struct shim *s, const struct spec_extra *extra, struct coc
                 if (fd < 0 || fstat(fd, &st) < 0)
                         return coco_error_set(err, errno, "reading %s for the VM: %s", f->host_path,
                                               strerror(errno));
-                _cleanup_free_ uint8_t *buf = xmalloc(SPEC_FILE_MAX);
-                ssize_t n = read(fd, buf, SPEC_FILE_MAX);
+                size_t size = st.st_size < SPEC_FILE_MAX ? (size_t)st.st_size : SPEC_FILE_MAX;
+                _cleanup_free_ uint8_t *buf = xmalloc(size ? size : 1);
+                ssize_t n = read(fd, buf, size);
                 if (n < 0)
                         return coco_error_set(err, errno, "reading %s for the VM: %s", f->host_path,
                                               strerror(errno));

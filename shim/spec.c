@@ -271,31 +271,6 @@ static char *netns_path(json_t *linux_json)
         return NULL; /* a new, empty namespace: the VM gets no interface */
 }
 
-static int spec_from_json(json_t *cfg, const char *path, const char *id, struct arena **ret_arena,
-                          Grpc__Spec **ret_spec, struct spec_extra *extra, struct coco_error **err);
-
-int spec_load(const char *bundle, const char *id, struct arena **ret_arena, Grpc__Spec **ret_spec,
-              struct spec_extra *extra, struct coco_error **err)
-{
-        _cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
-        json_error_t je;
-        json_t *cfg = json_load_file(path, 0, &je);
-        if (!cfg)
-                return coco_error_set(err, EINVAL, "OCI spec %s: line %d: %s", path, je.line,
-                                      je.text);
-        return spec_from_json(cfg, path, id, ret_arena, ret_spec, extra, err);
-}
-
-int spec_parse(const char *text, size_t len, const char *id, struct arena **ret_arena,
-               Grpc__Spec **ret_spec, struct spec_extra *extra, struct coco_error **err)
-{
-        json_error_t je;
-        json_t *cfg = json_loadb(text, len, 0, &je);
-        if (!cfg)
-                return coco_error_set(err, EINVAL, "OCI spec: line %d: %s", je.line, je.text);
-        return spec_from_json(cfg, "config.json", id, ret_arena, ret_spec, extra, err);
-}
-
 /* Takes cfg's reference. */
 static int spec_from_json(json_t *cfg, const char *path, const char *id, struct arena **ret_arena,
                           Grpc__Spec **ret_spec, struct spec_extra *extra, struct coco_error **err)
@@ -343,6 +318,28 @@ static int spec_from_json(json_t *cfg, const char *path, const char *id, struct 
         *ret_arena = a;
         *ret_spec = spec;
         return 0;
+}
+
+int spec_load(const char *bundle, const char *id, struct arena **ret_arena, Grpc__Spec **ret_spec,
+              struct spec_extra *extra, struct coco_error **err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
+        json_error_t je;
+        json_t *cfg = json_load_file(path, 0, &je);
+        if (!cfg)
+                return coco_error_set(err, EINVAL, "OCI spec %s: line %d: %s", path, je.line,
+                                      je.text);
+        return spec_from_json(cfg, path, id, ret_arena, ret_spec, extra, err);
+}
+
+int spec_parse(const char *text, size_t len, const char *id, struct arena **ret_arena,
+               Grpc__Spec **ret_spec, struct spec_extra *extra, struct coco_error **err)
+{
+        json_error_t je;
+        json_t *cfg = json_loadb(text, len, 0, &je);
+        if (!cfg)
+                return coco_error_set(err, EINVAL, "OCI spec: line %d: %s", je.line, je.text);
+        return spec_from_json(cfg, "config.json", id, ret_arena, ret_spec, extra, err);
 }
 
 int spec_process(const uint8_t *json, size_t len, struct arena **ret_arena, Grpc__Process **ret,

@@ -349,7 +349,7 @@ int vmm_net_connect(struct vmm_net *net, const char *run_dir, struct coco_error 
         for (size_t i = 0; i < net->n; i++)
                 if ((r = connect_nic(here, pod, ns_fd, &net->nics[i], run_dir, net, err)) < 0)
                         return r;
-        return state_save(net, run_dir, err);
+        return 0; /* each step saved its state as it went */
 }
 
 static void delete_link(struct nl_sock *sk, const char *name)
